@@ -1,0 +1,86 @@
+"""Stage 1: normalise the question so later stages see one spelling of everything.
+
+Full/half width, case, spacing and punctuation; traditional → simplified for the characters the
+lexicon lists; variant names (借贝, 借唄, jiebei …) to one canonical form; masked numbers
+(`138****1234`, `额度***`) to a placeholder that no number pattern can read.
+The words come from the knowledge base's lexicon; this module holds only the mechanism.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Control characters, zero-width and bidirectional marks, BOM: invisible, never meaningful here.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufe00-\ufe0f]")
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
+# Masked digits: 138****1234, ***, 尾号xx12. Replaced by MASK so they never read as a score or age.
+_MASKED = re.compile(r"\d*\*{2,}\d*|\d+[xX]{2,}\d*")
+MASK = "▒"
+_SPACES = re.compile(r"\s+")
+# Punctuation that NFKC leaves full width, mapped to ASCII so patterns need only one form.
+_PUNCT = str.maketrans({"。": ".", "、": ",", "〜": "~", "～": "~", "「": '"', "」": '"',
+                        "『": '"', "』": '"', "【": "[", "】": "]", "《": '"', "》": '"',
+                        "“": '"', "”": '"', "‘": "'", "’": "'", "…": "...", "—": "-"})
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+@dataclass(frozen=True)
+class Normalised:
+    original: str      # what the user wrote, cleaned of invisible characters, length-limited
+    text: str          # normalised form the later stages read
+    lang: str          # "zh" or "en", detected from the original
+    truncated: bool    # the input was longer than the limit
+
+
+def compile_lexicon(lexicon: dict) -> dict:
+    """Precompute the normaliser's tables from the lexicon (cached with the knowledge base)."""
+    variants: dict[str, str] = {}
+    for canonical, forms in lexicon.get("variants", {}).items():
+        for form in forms:
+            variants[form.casefold()] = canonical
+    pattern = "|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True))
+    return {
+        "traditional": str.maketrans(lexicon.get("traditional", {})),
+        "variants": variants,
+        "variants_pattern": pattern,
+    }
+
+
+def detect_language(text: str) -> str:
+    """`zh` when the text has Chinese characters and not clearly more English words; else `en`."""
+    cjk = len(_CJK.findall(text))
+    if cjk == 0:
+        return "en" if _LATIN_WORD.search(text) else "zh"
+    words = len(_LATIN_WORD.findall(text))
+    return "en" if words > cjk else "zh"
+
+
+def clean(text: str) -> str:
+    """Remove escape sequences and invisible characters; keep what the user meant to write."""
+    return _INVISIBLE.sub("", _ANSI.sub("", text))
+
+
+_variant_rx_cache: dict[str, re.Pattern] = {}
+
+
+def normalise(question: str, tables: dict, limit: int) -> Normalised:
+    original = clean(question)
+    truncated = len(original) > limit
+    if truncated:
+        original = original[:limit]
+    lang = detect_language(original)
+    text = unicodedata.normalize("NFKC", original).translate(_PUNCT)
+    text = text.casefold().translate(tables["traditional"])
+    text = _MASKED.sub(MASK, text)
+    if tables["variants_pattern"]:
+        rx = _variant_rx_cache.get(tables["variants_pattern"])
+        if rx is None:
+            rx = _variant_rx_cache[tables["variants_pattern"]] = re.compile(tables["variants_pattern"])
+        variants = tables["variants"]
+        text = rx.sub(lambda m: variants[m.group(0)], text)
+    text = _SPACES.sub(" ", text).strip()
+    return Normalised(original=original, text=text, lang=lang, truncated=truncated)

@@ -1,0 +1,68 @@
+"""Reading numbers as people write them: 630, 六百三, 六百五十八, 6百5, 六五零, 5万, 3千, 2w, 5k."""
+
+from __future__ import annotations
+
+import re
+
+_DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4,
+           "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_DIGITS.update({str(i): i for i in range(10)})
+_UNITS = {"十": 10, "百": 100, "千": 1000}
+_BIG = {"万": 10_000, "w": 10_000, "亿": 100_000_000}
+_SUFFIX = {"k": 1000}
+
+# A number as written, in digits or Chinese numerals; atomic, so 七百多 cannot backtrack to 七.
+NUMBER_PATTERN = r"(?>[0-9]+(?:\.[0-9]+)?|[零〇○一幺二两三四五六七八九十百千万亿]+)"
+
+
+def parse_number(text: str) -> float | None:
+    """The value of a number written in digits, Chinese numerals or a mix; None if unreadable."""
+    s = text.strip().casefold().replace(",", "")
+    if not s:
+        return None
+    multiplier = 1
+    if s[-1] in _SUFFIX and len(s) > 1:
+        multiplier, s = _SUFFIX[s[-1]], s[:-1]
+    elif s[-1] in ("w",) and len(s) > 1:
+        multiplier, s = _BIG["w"], s[:-1]
+    try:
+        return float(s) * multiplier
+    except ValueError:
+        pass
+    value = _parse_chinese(s)
+    return None if value is None else value * multiplier
+
+
+def _parse_chinese(s: str) -> float | None:
+    if not s or any(ch not in _DIGITS and ch not in _UNITS and ch not in _BIG and ch != "." for ch in s):
+        return None
+    # A plain digit sequence read one by one: 六五零 → 650, 6五0 → 650.
+    if all(ch in _DIGITS for ch in s):
+        return float(int("".join(str(_DIGITS[ch]) for ch in s)))
+    m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([万亿千百十])", s)  # 1.5万, 5千
+    if m:
+        return float(m.group(1)) * {**_UNITS, **_BIG}[m.group(2)]
+    total = 0.0
+    section = 0.0        # the part below 万
+    digit: float | None = None
+    last_scale = 0       # the unit or 万/亿 seen last, for a trailing digit
+    for i, ch in enumerate(s):
+        if ch in _DIGITS:
+            digit = _DIGITS[ch]
+        elif ch in _UNITS:
+            section += (1 if digit is None else digit) * _UNITS[ch]
+            digit, last_scale = None, _UNITS[ch]
+        elif ch in _BIG:
+            section += digit or 0
+            total += (section or 1) * _BIG[ch]
+            section, digit, last_scale = 0.0, None, _BIG[ch]
+        else:
+            return None
+    if digit is not None:
+        # 六百五 → 650, 三千五 → 3500, 一万五 → 15000: a trailing digit counts in the next unit
+        # down, unless a 零 stands before it (六百零五 → 605).
+        if last_scale >= 100 and len(s) >= 2 and s[-2] not in "零〇○":
+            section += digit * last_scale / 10
+        else:
+            section += digit
+    return total + section

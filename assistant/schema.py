@@ -1,0 +1,297 @@
+"""The knowledge base's schema as pydantic models.
+
+Imported only when a knowledge base is validated (`kb check`, `kb list`, or a cache miss): the
+one-shot path reads the already validated, compiled form from the cache and never pays for
+building these models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+# A fact value: an enum id (str), a flag (bool) or a number (int). bool first: YAML `true` stays bool.
+Scalar = Union[bool, int, str]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Model):
+    """One piece of text in both languages."""
+
+    zh: NonEmpty
+    en: NonEmpty
+
+
+class TextList(Model):
+    """Several pieces of text per language (examples, steps)."""
+
+    zh: list[NonEmpty] = []
+    en: list[NonEmpty] = []
+
+
+class Condition(Model):
+    """A test on one fact: equal to `value`, one of `values`, or within [`at_least`, `below`)."""
+
+    fact: Id
+    value: Scalar | None = None
+    values: list[Scalar] | None = None
+    at_least: float | None = None
+    below: float | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        forms = [self.value is not None, self.values is not None,
+                 self.at_least is not None or self.below is not None]
+        if sum(forms) != 1:
+            raise ValueError("give exactly one of `value`, `values`, or `at_least`/`below`")
+        if self.values is not None and not self.values:
+            raise ValueError("`values` must not be empty")
+        return self
+
+
+class Rule(Condition):
+    """`fact condition → points, reason`: one traceable contribution to a cause."""
+
+    points: int
+    reason: Text
+
+    @field_validator("points")
+    @classmethod
+    def _not_zero(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("a rule worth 0 points changes nothing; remove it or give it points")
+        return v
+
+
+class Source(Model):
+    id: Id
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+    title: NonEmpty
+    seen: dt.date
+    publisher: str | None = None
+    note: Text | None = None
+
+
+class Topic(Model):
+    id: Id
+    title: Text
+    answer: Text
+    examples: TextList
+    # Words that point to this topic, with weights; matched on normalised text.
+    keywords: dict[NonEmpty, float] = {}
+    # Does the topic concern a closure or a cut, so the answer ranks the causes?
+    explains_causes: bool = False
+    remedies: list[Id] = []
+    impacts: list[Id] = []
+    # Facts worth asking about on a topic that ranks no causes.
+    asks: list[Id] = []
+    related: list[Id] = []
+    sources: list[Id] = []
+
+
+class Cause(Model):
+    id: Id
+    title: Text
+    explanation: Text
+    # Why this can close a line whose holder was never late.
+    never_overdue: Text
+    # `anyone`: platform-side causes (policy, funding, re-evaluation), never the user's fault.
+    scope: Literal["indicated", "anyone"]
+    rules: list[Rule] = Field(min_length=1)
+    remedies: list[Id] = Field(min_length=1)
+    sources: list[Id] = Field(min_length=1)
+
+
+class Remedy(Model):
+    id: Id
+    title: Text
+    steps: TextList
+    avoid: TextList = TextList()
+    wait: Text | None = None
+    # Skip this remedy when any of these holds (e.g. `build_activity` for someone already active).
+    unless: list[Condition] = []
+    sources: list[Id] = []
+
+    @field_validator("steps")
+    @classmethod
+    def _has_steps(cls, v: TextList) -> TextList:
+        if not v.zh or not v.en:
+            raise ValueError("a remedy needs steps in both zh and en")
+        return v
+
+
+class Impact(Model):
+    id: Id
+    title: Text
+    explanation: Text
+    prepare: TextList = TextList()
+    sources: list[Id] = []
+
+
+class Lesson(Model):
+    id: Id
+    title: Text
+    text: Text
+    sources: list[Id] = []
+
+
+class FactValue(Model):
+    id: Scalar
+    label: Text
+    # Regular expressions on normalised text that state this value; {MACRO}s from the lexicon.
+    patterns: list[NonEmpty] = []
+    # The value a negated mention means (没有网贷 → `none`); without it a negated mention is ignored.
+    negated: Scalar | None = None
+    # Short replies to this fact's follow-up question that mean this value ("没有", "no").
+    replies: TextList = TextList()
+
+
+
+class ValidRange(Model):
+    """Values a number may take; outside it the value is kept, flagged and never scored."""
+
+    min: int
+    max: int
+    warning: Id
+    message: Text
+    # Try ×10 and ÷10 to suggest the likely intended value (63 → 630).
+    suggest_scaled: bool = False
+
+
+class AmountChange(Model):
+    """Patterns with `from` and `to` amounts ("limit cut from 5万 to 5000") and what they mean."""
+
+    patterns: list[NonEmpty] = Field(min_length=1)
+    to_zero: Scalar
+    decrease: Scalar
+    increase: Scalar | None = None
+
+
+
+class Fact(Model):
+    key: Id
+    title: Text
+    type: Literal["enum", "bool", "int"]
+    values: list[FactValue] = []
+    # For numbers: patterns with a named group `n`.
+    patterns: list[NonEmpty] = []
+    valid: ValidRange | None = None
+    amount_change: AmountChange | None = None
+    question: Text
+    actionable: bool
+    fixed_reason: Text | None = None
+    # Not read from a clause about someone else ("我儿子今年5岁").
+    user_only: bool = False
+    # When one message states several values: the first listed wins…
+    precedence: list[Scalar] = []
+    # …unless the pair is listed here, which is a contradiction to ask about.
+    contradictions: list[list[Scalar]] = []
+
+
+    @model_validator(mode="after")
+    def _shape(self):
+        if self.type == "int":
+            if self.values:
+                raise ValueError("a number fact has no `values`; give `valid` and `patterns`")
+            if self.valid is None:
+                raise ValueError("a number fact needs `valid` (min, max, warning, message)")
+        else:
+            if not self.values:
+                raise ValueError(f"a {self.type} fact needs `values`")
+            ids = [v.id for v in self.values]
+            if self.type == "bool" and sorted(ids) != [False, True]:
+                raise ValueError("a bool fact has exactly the values true and false")
+            if self.type == "enum" and not all(isinstance(i, str) for i in ids):
+                raise ValueError("enum values must be names, not numbers or booleans")
+            if len(set(ids)) != len(ids):
+                raise ValueError("a value is listed twice")
+        if not self.actionable and self.fixed_reason is None:
+            raise ValueError("a fact that is not actionable needs `fixed_reason` (shown when a what-if is refused)")
+        return self
+
+
+class SupportContact(Model):
+    id: Id
+    label: Text
+    value: NonEmpty
+    note: Text | None = None
+    # False: commonly cited, not confirmed by our sources; shown as such.
+    confirmed: bool = True
+    sources: list[Id] = []
+
+
+class Band(Model):
+    id: Id
+    min_points: int
+    label: Text
+
+
+class MatcherSettings(Model):
+    """Weights and thresholds of the topic matcher (see assistant/matcher.py)."""
+
+    weight_examples: float = 1.0
+    weight_keywords: float = 0.5
+    weight_fuzzy: float = 0.3
+    keyword_scale: float = 3.0
+    top_examples: int = 3
+    abstain_below: float = Field(0.3, ge=0, le=1)
+    margin: float = Field(0.03, ge=0, le=1)
+    alternatives: int = Field(3, ge=1, le=10)
+
+
+class Settings(Model):
+    bands: list[Band] = Field(min_length=1)
+    principal_reasons: int = Field(4, ge=1, le=10)
+    follow_ups: int = Field(3, ge=0, le=10)
+    input_limit: int = Field(4000, ge=100)
+    # Remedies every closure answer starts with, in order, before those the causes call for.
+    core_remedies: list[Id] = []
+    matcher: MatcherSettings = MatcherSettings()
+
+    @field_validator("bands")
+    @classmethod
+    def _descending(cls, v: list[Band]) -> list[Band]:
+        mins = [b.min_points for b in v]
+        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            raise ValueError("bands must be listed from the highest `min_points` down, each different")
+        return v
+
+
+class Lexicon(Model):
+    """Words the normaliser and the extractor need."""
+
+    # canonical form → variants (借呗: [借贝, 借唄, jiebei]); replaced longest first.
+    variants: dict[NonEmpty, list[NonEmpty]] = {}
+    # traditional → simplified, one character each.
+    traditional: dict[NonEmpty, NonEmpty] = {}
+    # Words that negate the phrase right after them.
+    negators: list[NonEmpty] = []
+    # How far (in characters) a negator may stand before what it negates.
+    negation_gap: int = Field(4, ge=0, le=20)
+    # Words that end a negation's reach (但是, but …).
+    negation_breakers: list[NonEmpty] = []
+    # People other than the user; a `user_only` fact is not read from a clause about them.
+    others: list[NonEmpty] = []
+    # Named sub-patterns usable in fact patterns as {NAME}.
+    macros: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")], NonEmpty] = {}
+
+    @field_validator("traditional")
+    @classmethod
+    def _single_chars(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [k for k, s in v.items() if len(k) != 1 or len(s) != 1]
+        if bad:
+            raise ValueError(f"map single characters only; not: {', '.join(bad)}")
+        return v
+
+
+class Scope(Model):
+    """What the assistant does not cover: examples of out-of-scope questions the matcher learns from."""
+
+    out_of_scope: TextList

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .knowledge import expand_macros
 from .numbers import NUMBER_PATTERN, parse_number
 
-# Where a negation's reach ends: punctuation between the negator and the phrase.
+# Where a clause ends: a negation, a question or a person named earlier reaches no further.
 _CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]")
 
 
@@ -24,6 +24,11 @@ class Mention:
     end: int
     fact: str
     value: object
+    shadows: tuple = ()     # facts whose overlapping mentions this one overrides
+
+
+def _alternation(words) -> str:
+    return "|".join(map(re.escape, sorted({w.casefold() for w in words}, key=len, reverse=True)))
 
 
 def compile_extractors(kb) -> dict:
@@ -31,11 +36,11 @@ def compile_extractors(kb) -> dict:
     macros = {"NUM": NUMBER_PATTERN, **kb.lexicon.get("macros", {})}
     facts = {}
     for key, f in kb.facts.items():
-        spec = {"type": f["type"], "values": [], "numbers": [], "amount": None,
-                "user_only": f["user_only"]}
+        spec = {"values": [], "numbers": [], "amount": None, "user_only": f["user_only"],
+                "int": f["type"] == "int"}
         for v in f["values"]:
             for p in v["patterns"]:
-                spec["values"].append((expand_macros(p, macros), v["id"], v["negated"]))
+                spec["values"].append((expand_macros(p, macros), v["id"], v["negated"], tuple(v["shadows"])))
         for p in f["patterns"]:
             spec["numbers"].append(expand_macros(p, macros))
         if f.get("amount_change"):
@@ -50,16 +55,26 @@ def compile_extractors(kb) -> dict:
                 spec["replies"].setdefault(_reply_key(phrase), v["id"])
         facts[key] = spec
     lex = kb.lexicon
-    negators = sorted({n.casefold() for n in lex.get("negators", [])}, key=len, reverse=True)
-    breakers = sorted({b.casefold() for b in lex.get("negation_breakers", [])}, key=len, reverse=True)
-    others = sorted({o.casefold() for o in lex.get("others", [])}, key=len, reverse=True)
+    hypo = lex.get("hypothetical", {})
     return {
         "facts": facts,
-        "others": "|".join(map(re.escape, others)),
-        "negators": "|".join(map(re.escape, negators)),
-        "breakers": "|".join(map(re.escape, breakers)),
+        "negators": _alternation(lex.get("negators", [])),
+        "breakers": _alternation(lex.get("negation_breakers", [])),
+        "others": _alternation(lex.get("others", [])),
         "gap": lex.get("negation_gap", 4),
+        "hypothetical": "|".join(f"(?:{p})" for p in hypo.get("always", [])),
+        "conditional": "|".join(f"(?:{p})" for p in hypo.get("unless_done", [])),
+        "done": "|".join(f"(?:{p})" for p in hypo.get("done", [])),
     }
+
+
+def _compile(pattern: str) -> re.Pattern:
+    # ASCII: `\b` is then an English word boundary even next to Chinese ("被close了").
+    return re.compile(pattern, re.ASCII)
+
+
+def _maybe(pattern: str) -> re.Pattern | None:
+    return re.compile(pattern) if pattern else None
 
 
 class Extractor:
@@ -69,17 +84,20 @@ class Extractor:
         self.kb = kb
         spec = kb.derived["extract"]
         self.gap = spec["gap"]
-        self.negator_rx = re.compile(f"(?:{spec['negators']})") if spec["negators"] else None
-        self.breaker_rx = re.compile(f"(?:{spec['breakers']})") if spec["breakers"] else None
-        self.others_rx = re.compile(f"(?:{spec['others']})") if spec["others"] else None
+        self.negator_rx = _maybe(spec["negators"])
+        self.breaker_rx = _maybe(spec["breakers"])
+        self.others_rx = _maybe(spec["others"])
+        self.hypothetical_rx = _maybe(spec["hypothetical"])
+        self.conditional_rx = _maybe(spec["conditional"])
+        self.done_rx = _maybe(spec["done"])
         self.facts = {}
         for key, f in spec["facts"].items():
+            amount = f["amount"]
             self.facts[key] = {
-                "values": [(re.compile(p), v, neg) for p, v, neg in f["values"]],
-                "numbers": [re.compile(p) for p in f["numbers"]],
-                "amount": f["amount"] and {**f["amount"], "patterns": [re.compile(p) for p in f["amount"]["patterns"]]},
-                "replies": f["replies"],
-                "user_only": f["user_only"],
+                **f,
+                "values": [(_compile(p), v, neg, sh) for p, v, neg, sh in f["values"]],
+                "numbers": [_compile(p) for p in f["numbers"]],
+                "amount": amount and {**amount, "patterns": [_compile(p) for p in amount["patterns"]]},
             }
 
     # ------------------------------------------------------------------ reading text
@@ -88,33 +106,68 @@ class Extractor:
         """Facts stated in normalised `text`, and warnings about contradictions within it."""
         mentions: list[Mention] = []
         for key, f in self.facts.items():
-            found_from = len(mentions)
-            for rx, value, negated in f["values"]:
+            found: list[Mention] = []
+            for rx, value, negated, shadows in f["values"]:
                 for m in rx.finditer(text):
+                    stated = value
                     if self._negated(text, m.start()):
                         if negated is None:
                             continue
-                        value_here = negated
-                    else:
-                        value_here = value
-                    mentions.append(Mention(m.start(), m.end(), key, value_here))
+                        stated = negated
+                    found.append(Mention(m.start(), m.end(), key, stated, shadows))
             for rx in f["numbers"]:
                 for m in rx.finditer(text):
                     n = parse_number(m.group("n"))
                     if n is not None:
-                        if m.groupdict().get("neg"):
-                            n = -n
-                        mentions.append(Mention(m.start(), m.end(), key, int(n) if n == int(n) else n))
+                        n = -n if m.groupdict().get("neg") else n
+                        found.append(Mention(m.start(), m.end(), key, int(n) if n == int(n) else n))
             if f["amount"]:
-                mentions.extend(self._amount_changes(text, key, f["amount"]))
+                found.extend(self._amount_changes(text, key, f["amount"]))
+            found = [m for m in found if not self._hypothetical(text, m)]
             if f["user_only"] and self.others_rx is not None:
-                mentions[found_from:] = [m for m in mentions[found_from:] if not self._about_others(text, m.start)]
-        return self._settle(mentions)
+                found = [m for m in found if not self._about_others(text, m.start)]
+            mentions.extend(found)
+        return self._settle(_unshadowed(mentions))
+
+    @staticmethod
+    def _clause(text: str, start: int, end: int) -> tuple[str, str]:
+        """The clause around a mention: the text before it and after it, up to punctuation."""
+        before = _CLAUSE_END.split(text[max(0, start - 40):start])[-1]
+        after = _CLAUSE_END.split(text[end:end + 40])[0]
+        return before, after
+
+    def _negated(self, text: str, start: int) -> bool:
+        """Is the phrase at `start` negated by a negator just before it, in the same clause?
+
+        A phrase that itself starts with a negator (没有网贷) says what it means already.
+        """
+        if self.negator_rx is None or self.negator_rx.match(text, start):
+            return False
+        before = _CLAUSE_END.split(text[max(0, start - self.gap - 8):start])[-1]
+        if self.breaker_rx is not None:
+            before = self.breaker_rx.split(before)[-1]
+        return any(len(before) - m.end() <= self.gap and not _a_not_a(before, m)
+                   for m in self.negator_rx.finditer(before))
+
+    def _hypothetical(self, text: str, m: Mention) -> bool:
+        """Is the mention in a general or conditional question rather than a statement?
+
+        "什么是多头借贷", "如果换了手机号": always. "提前还款会影响额度吗": unless the mention
+        says it happened ("我提前还款了会影响吗", "借呗关了会恢复吗").
+        """
+        before, after = self._clause(text, m.start, m.end)
+        clause = before + text[m.start:m.end] + after
+        if self.hypothetical_rx is not None and self.hypothetical_rx.search(clause):
+            return True
+        if self.conditional_rx is not None and self.conditional_rx.search(clause):
+            done = self.done_rx is not None and self.done_rx.search(text[m.start:m.end + 2])
+            return not done
+        return False
 
     def _about_others(self, text: str, start: int) -> bool:
         """Is the clause before `start` about someone other than the user?"""
-        clause = _CLAUSE_END.split(text[max(0, start - 30):start])[-1]
-        return bool(self.others_rx.search(clause))
+        before = _CLAUSE_END.split(text[max(0, start - 30):start])[-1]
+        return bool(self.others_rx.search(before))
 
     def reply_value(self, key: str, text: str):
         """The value a short reply ("没有", "no", "很少", "680") gives the fact just asked about."""
@@ -124,7 +177,7 @@ class Extractor:
         said = _reply_key(text)
         if not said or len(said) > 16:
             return None
-        if f["numbers"] or self.kb.facts[key]["type"] == "int":
+        if f["int"]:
             m = re.fullmatch(f"({NUMBER_PATTERN})(?:分|岁|points?|yearsold|years)?", said)
             n = parse_number(m.group(1)) if m else None
             return int(n) if n is not None and n == int(n) else None
@@ -133,20 +186,6 @@ class Extractor:
         # a reply phrase inside a short answer ("没有呢,一次都没有"): the longest one decides
         found = sorted((p for p in f["replies"] if p and p in said), key=len, reverse=True)
         return f["replies"][found[0]] if found else None
-
-    def _negated(self, text: str, start: int) -> bool:
-        """Is the phrase at `start` negated by a negator just before it, in the same clause?"""
-        if self.negator_rx is None:
-            return False
-        window_start = max(0, start - self.gap - 6)
-        before = text[window_start:start]
-        clause = _CLAUSE_END.split(before)[-1]
-        if self.breaker_rx is not None:
-            clause = self.breaker_rx.split(clause)[-1]
-        for m in self.negator_rx.finditer(clause):
-            if len(clause) - m.end() <= self.gap:
-                return True
-        return False
 
     def _amount_changes(self, text: str, key: str, spec: dict) -> list[Mention]:
         found = []
@@ -191,6 +230,22 @@ class Extractor:
             ranked = [v for v in fact["precedence"] if v in values]
             facts[key] = ranked[0] if ranked else values[-1]
         return facts, warnings
+
+
+def _a_not_a(text: str, m: re.Match) -> bool:
+    """Is this negator the middle of a question form (是不是, 有没有, 可不可以), not a negation?"""
+    i, j = m.start(), m.end()
+    return 0 < i and j < len(text) and text[i - 1] == text[j]
+
+
+def _unshadowed(mentions: list[Mention]) -> list[Mention]:
+    """Drop mentions that overlap one which claims them ("信用卡逾期" is about another lender,
+    so its 逾期 is not the user's own 借呗 record)."""
+    claims = [m for m in mentions if m.shadows]
+    if not claims:
+        return mentions
+    return [m for m in mentions
+            if not any(m.fact in c.shadows and m.start < c.end and c.start < m.end for c in claims)]
 
 
 _REPLY_PUNCT = re.compile(r"[\s,.;:!?，。；：！？~\-\"'()]+")

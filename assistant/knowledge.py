@@ -254,7 +254,8 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
             return  # the target file itself failed; its problems are reported already
         for i, v in enumerate(values):
             if v not in ids[target]:
-                what = target.removesuffix(".yaml").removesuffix("s")
+                what = {"remedies.yaml": "remedy", "topics.yaml": "topic", "impacts.yaml": "impact",
+                        "sources.yaml": "source"}.get(target, target)
                 problems.append(f"{file}: {where}.{field}[{i}]: no {what} with id {v!r} in {target}")
 
     def condition(file: str, where: str, cond) -> None:
@@ -311,7 +312,14 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
     lexicon = models.get("lexicon.yaml")
     macros = {"NUM": NUMBER_PATTERN, **(lexicon.macros if lexicon is not None else {})}
     for f in facts.values():
-        problems.extend(_fact_problems(f, macros))
+        problems.extend(_fact_problems(f, macros, set(facts)))
+    if lexicon is not None:
+        for kind, patterns in lexicon.hypothetical.items():
+            for i, p in enumerate(patterns):
+                try:
+                    re.compile(p)
+                except re.error as exc:
+                    problems.append(f"lexicon.yaml: hypothetical.{kind}[{i}]: not a valid regular expression: {exc}")
     return problems
 
 
@@ -334,7 +342,7 @@ def expand_macros(pattern: str, macros: dict[str, str]) -> str:
     return re.sub(r"\{([A-Z][A-Z0-9_]*)\}", sub, pattern)
 
 
-def _fact_problems(f, macros: dict[str, str]) -> list[str]:
+def _fact_problems(f, macros: dict[str, str], known_facts: set[str]) -> list[str]:
     problems: list[str] = []
     where = f"facts.yaml: {f.key}"
     allowed = [v.id for v in f.values]
@@ -342,7 +350,7 @@ def _fact_problems(f, macros: dict[str, str]) -> list[str]:
     def compile_all(field: str, patterns: list[str], groups: set[str]) -> None:
         for i, p in enumerate(patterns):
             try:
-                rx = re.compile(expand_macros(p, macros))
+                rx = re.compile(expand_macros(p, macros), re.ASCII)
             except KeyError as exc:
                 problems.append(f"{where}.{field}[{i}]: unknown macro {{{exc.args[0]}}} (see lexicon.yaml macros)")
                 continue
@@ -357,6 +365,9 @@ def _fact_problems(f, macros: dict[str, str]) -> list[str]:
         compile_all(f"values[{i}].patterns", v.patterns, set())
         if v.negated is not None and not _same_value(v.negated, allowed):
             problems.append(f"{where}.values[{i}].negated: {v.negated!r} is not a value of {f.key}")
+        for j, k in enumerate(v.shadows):
+            if k not in known_facts:
+                problems.append(f"{where}.values[{i}].shadows[{j}]: unknown fact {k!r}")
     if f.type == "int":
         compile_all("patterns", f.patterns, {"n"})
     elif f.patterns:

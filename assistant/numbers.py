@@ -12,7 +12,8 @@ _BIG = {"万": 10_000, "w": 10_000, "亿": 100_000_000}
 _SUFFIX = {"k": 1000}
 
 # A number as written, in digits or Chinese numerals; atomic, so 七百多 cannot backtrack to 七.
-NUMBER_PATTERN = r"(?>[0-9]+(?:\.[0-9]+)?|[零〇○一幺二两三四五六七八九十百千万亿]+)"
+NUMBER_PATTERN = (r"(?>[0-9]+(?:\.[0-9]+)?(?:[百千万][0-9零〇一二两三四五六七八九十]*)?"
+                  r"|[零〇○一幺二两三四五六七八九十百千万亿]+)")
 
 
 def parse_number(text: str) -> float | None:

@@ -149,6 +149,9 @@ class FactValue(Model):
     patterns: list[NonEmpty] = []
     # The value a negated mention means (没有网贷 → `none`); without it a negated mention is ignored.
     negated: Scalar | None = None
+    # Facts this mention speaks for instead: an overlapping mention of them is dropped
+    # ("信用卡逾期" is a record at another lender, not the user's own 借呗 overdue).
+    shadows: list[Id] = []
     # Short replies to this fact's follow-up question that mean this value ("没有", "no").
     replies: TextList = TextList()
 
@@ -279,6 +282,10 @@ class Lexicon(Model):
     negation_breakers: list[NonEmpty] = []
     # People other than the user; a `user_only` fact is not read from a clause about them.
     others: list[NonEmpty] = []
+    # Regular expressions that make a mention a general or conditional question, not a
+    # statement: `always` ("如果", "什么是"), `unless_done` ("会…吗") unless the mention itself
+    # matches `done` ("了", "过": it happened).
+    hypothetical: dict[Literal["always", "unless_done", "done"], list[NonEmpty]] = {}
     # Named sub-patterns usable in fact patterns as {NAME}.
     macros: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")], NonEmpty] = {}
 

@@ -21,7 +21,7 @@ def pick(kb, topic_id: str | None, principal: list[dict], facts: dict) -> list[s
     if topic is not None:
         chosen += topic["remedies"]
     ordered = list(dict.fromkeys(chosen))
-    return [r for r in ordered if not _excluded(kb.remedies[r], facts)]
+    return [r for r in ordered if not _excluded(kb.remedies[r], facts)][: kb.settings["max_remedies"]]
 
 
 def _excluded(remedy: dict, facts: dict) -> bool:

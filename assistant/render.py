@@ -145,6 +145,19 @@ class Renderer:
             msg += fill(L["did_you_mean"], suggestion=suggestion)
         return msg
 
+    def _unknown(self, advice: dict) -> list[str]:
+        """Facts not yet known that some rule uses: the follow-up questions first, then by how
+        many points they could still add to any cause."""
+        known = advice["facts"]
+        reach: dict[str, int] = {}
+        for cause in self.kb.causes.values():
+            for r in cause["rules"]:
+                if r["fact"] not in known and r["points"] > 0:
+                    reach[r["fact"]] = max(reach.get(r["fact"], 0), r["points"])
+        asked = [f["fact"] for f in advice["follow_up"]]
+        rest = sorted((k for k in reach if k not in asked), key=lambda k: -reach[k])
+        return [k for k in asked if k in reach] + rest
+
     def context(self, advice: dict, *, transcript: list | None = None, now: dt.datetime | None = None,
                 all_causes: bool = False) -> dict:
         kb, lang = self.kb, advice["lang"]
@@ -170,14 +183,17 @@ class Renderer:
                     for x in c["contributions"]],
             }
 
-        rule_facts = {r["fact"] for c in kb.causes.values() for r in c["rules"]}
-        unknown = [self.fact_title(k, lang) for k in kb.facts
-                   if k in rule_facts and k not in advice["facts"]] if advice["causes"] else []
+        unknown = self._unknown(advice) if advice["causes"] else []
+        n_unknown = kb.settings["unknown_listed"]
         remedies = []
-        for r in advice["remedies"]:
+        seen_avoid: set[str] = set()
+        for i, r in enumerate(advice["remedies"]):
             src = kb.remedies[r["id"]]
-            remedies.append({**r, "avoid": src["avoid"][lang],
-                             "wait": src["wait"][lang] if src["wait"] else None})
+            # the same warning under several remedies is said once, where it first applies
+            avoid = [a for a in src["avoid"][lang] if a not in seen_avoid]
+            seen_avoid.update(avoid)
+            remedies.append({**r, "avoid": avoid, "wait": src["wait"][lang] if src["wait"] else None,
+                             "in_full": i < kb.settings["remedies_in_full"]})
         impacts = []
         for i in advice.get("impacts", []):
             src = kb.impacts[i["id"]]
@@ -220,7 +236,8 @@ class Renderer:
             "possible_causes": [cause_view(c) for c in possible],
             "more_causes": len(positive) - len(principal),
             "all_causes": [cause_view(c) for c in advice["causes"]],
-            "unknown": unknown,
+            "unknown": [self.fact_title(k, lang) for k in unknown[:n_unknown]],
+            "more_unknown": max(0, len(unknown) - n_unknown),
             "remedies": remedies, "impacts": impacts,
             "follow_up": advice["follow_up"][0] if advice["follow_up"] else None,
             "warnings": [w["message"] for w in advice["warnings"]],

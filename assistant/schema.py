@@ -256,6 +256,11 @@ class Settings(Model):
     input_limit: int = Field(4000, ge=100)
     # Remedies every closure answer starts with, in order, before those the causes call for.
     core_remedies: list[Id] = []
+    # At most this many next steps per answer; the terminal text shows the first few in full.
+    max_remedies: int = Field(6, ge=1, le=20)
+    remedies_in_full: int = Field(3, ge=1, le=20)
+    # At most this many unknown facts listed as "still unknown" (those that matter most first).
+    unknown_listed: int = Field(5, ge=1, le=30)
     matcher: MatcherSettings = MatcherSettings()
 
     @field_validator("bands")

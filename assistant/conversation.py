@@ -68,3 +68,33 @@ class Conversation:
         self.history.clear()
         self._facts.clear()
         self._questions.clear()
+
+    # ------------------------------------------------------------------ saving and resuming
+
+    def state(self) -> dict:
+        """Everything needed to continue this conversation later, as JSON-ready data."""
+        return {"lang": self.lang, "facts": dict(self._facts), "questions": list(self._questions),
+                "history": [a.model_dump(mode="json") for a in self.history]}
+
+    @classmethod
+    def from_state(cls, assistant, state: dict) -> "Conversation":
+        """A conversation continued from `state()`. Facts or answers the knowledge base or the
+        Advice model no longer accept are dropped, so an old save never stops a resume."""
+        from pydantic import ValidationError
+
+        from .advice import Advice
+
+        lang = state.get("lang", "auto")
+        conv = cls(assistant, lang=lang if lang in ("auto", "zh", "en") else "auto")
+        for key, value in (state.get("facts") or {}).items():
+            try:
+                conv._facts.update(assistant.check_facts({key: value}))
+            except ValueError:
+                pass
+        conv._questions = [q for q in state.get("questions") or [] if isinstance(q, str)]
+        for data in state.get("history") or []:
+            try:
+                conv.history.append(Advice.model_validate(data))
+            except ValidationError:
+                pass
+        return conv

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .knowledge import expand_macros
-from .numbers import NUMBER_PATTERN, parse_number
+from .numbers import NUMBER_EN_PATTERN, NUMBER_PATTERN, parse_number
 
 # Where a clause ends: a negation, a question or a person named earlier reaches no further.
 _CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]")
@@ -33,11 +33,11 @@ def _alternation(words) -> str:
 
 def compile_extractors(kb) -> dict:
     """Pattern strings with macros expanded, per fact (cached with the knowledge base)."""
-    macros = {"NUM": NUMBER_PATTERN, **kb.lexicon.get("macros", {})}
+    macros = {"NUM": NUMBER_PATTERN, "NUM_EN": NUMBER_EN_PATTERN, **kb.lexicon.get("macros", {})}
     facts = {}
     for key, f in kb.facts.items():
         spec = {"values": [], "numbers": [], "amount": None, "user_only": f["user_only"],
-                "int": f["type"] == "int"}
+                "int": f["type"] == "int", "shadows": tuple(f["shadows"])}
         for v in f["values"]:
             for p in v["patterns"]:
                 spec["values"].append((expand_macros(p, macros), v["id"], v["negated"], tuple(v["shadows"])))
@@ -60,7 +60,7 @@ def compile_extractors(kb) -> dict:
         "facts": facts,
         "negators": _alternation(lex.get("negators", [])),
         "breakers": _alternation(lex.get("negation_breakers", [])),
-        "others": _alternation(lex.get("others", [])),
+        "others": "|".join(f"(?:{p})" for p in lex.get("others", [])),
         "gap": lex.get("negation_gap", 4),
         "hypothetical": "|".join(f"(?:{p})" for p in hypo.get("always", [])),
         "conditional": "|".join(f"(?:{p})" for p in hypo.get("unless_done", [])),
@@ -120,7 +120,8 @@ class Extractor:
                     n = parse_number(m.group("n"))
                     if n is not None:
                         n = -n if m.groupdict().get("neg") else n
-                        found.append(Mention(m.start(), m.end(), key, int(n) if n == int(n) else n))
+                        found.append(Mention(m.start(), m.end(), key, int(n) if n == int(n) else n,
+                                             f["shadows"]))
             if f["amount"]:
                 found.extend(self._amount_changes(text, key, f["amount"]))
             found = [m for m in found if not self._hypothetical(text, m)]
@@ -235,7 +236,7 @@ class Extractor:
 def _a_not_a(text: str, m: re.Match) -> bool:
     """Is this negator the middle of a question form (是不是, 有没有, 可不可以), not a negation?"""
     i, j = m.start(), m.end()
-    return 0 < i and j < len(text) and text[i - 1] == text[j]
+    return 0 < i and j < len(text) and text[i - 1] == text[j] and "\u4e00" <= text[j] <= "\u9fff"
 
 
 def _unshadowed(mentions: list[Mention]) -> list[Mention]:

@@ -307,13 +307,22 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
     if settings is not None:
         refs("settings.yaml", "settings", "core_remedies", settings.core_remedies, "remedies.yaml")
 
-    from .numbers import NUMBER_PATTERN
+    from .numbers import NUMBER_EN_PATTERN, NUMBER_PATTERN
 
     lexicon = models.get("lexicon.yaml")
-    macros = {"NUM": NUMBER_PATTERN, **(lexicon.macros if lexicon is not None else {})}
+    macros = {"NUM": NUMBER_PATTERN, "NUM_EN": NUMBER_EN_PATTERN,
+              **(lexicon.macros if lexicon is not None else {})}
     for f in facts.values():
         problems.extend(_fact_problems(f, macros, set(facts)))
+        for j, k in enumerate(f.shadows):
+            if k not in facts:
+                problems.append(f"facts.yaml: {f.key}.shadows[{j}]: unknown fact {k!r}")
     if lexicon is not None:
+        for i, p in enumerate(lexicon.others):
+            try:
+                re.compile(p)
+            except re.error as exc:
+                problems.append(f"lexicon.yaml: others[{i}]: not a valid regular expression: {exc}")
         for kind, patterns in lexicon.hypothetical.items():
             for i, p in enumerate(patterns):
                 try:

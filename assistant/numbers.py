@@ -16,6 +16,36 @@ NUMBER_PATTERN = (r"(?>[0-9]+(?:\.[0-9]+)?(?:[百千万][0-9零〇一二两三�
                   r"|[零〇○一幺二两三四五六七八九十百千万亿]+)")
 
 
+_EN_UNITS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen".split())}
+_EN_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i > 1}
+_EN_SMALL = "|".join(sorted([*_EN_UNITS, *_EN_TENS], key=len, reverse=True))
+# English number words worth reading: "seven hundred and forty", "thirty-five" (a lone "one" is not).
+NUMBER_EN_PATTERN = (rf"(?:(?:{_EN_SMALL})[ -]hundred(?:[ -](?:and[ -])?(?:{_EN_SMALL})(?:[ -](?:{_EN_SMALL}))?)?"
+                     rf"|(?:{'|'.join(_EN_TENS)})(?:[ -](?:{'|'.join(w for w in _EN_UNITS if w != 'zero')}))?)")
+
+
+def _parse_english(s: str) -> float | None:
+    total = 0
+    current = 0
+    for word in s.replace("-", " ").split():
+        if word == "and":
+            continue
+        if word in _EN_UNITS:
+            current += _EN_UNITS[word]
+        elif word in _EN_TENS:
+            current += _EN_TENS[word]
+        elif word == "hundred":
+            current = (current or 1) * 100
+        elif word == "thousand":
+            total += (current or 1) * 1000
+            current = 0
+        else:
+            return None
+    return float(total + current)
+
+
 def parse_number(text: str) -> float | None:
     """The value of a number written in digits, Chinese numerals or a mix; None if unreadable."""
     s = text.strip().casefold().replace(",", "")
@@ -30,6 +60,8 @@ def parse_number(text: str) -> float | None:
         return float(s) * multiplier
     except ValueError:
         pass
+    if s[0].isascii() and s[0].isalpha():
+        return _parse_english(s)
     value = _parse_chinese(s)
     return None if value is None else value * multiplier
 

@@ -192,6 +192,9 @@ class Fact(Model):
     fixed_reason: Text | None = None
     # Not read from a clause about someone else ("我儿子今年5岁").
     user_only: bool = False
+    # For number facts: facts an overlapping number mention speaks for instead
+    # ("芝麻分降到了六百四" is about the score, not the limit).
+    shadows: list[Id] = []
     # When one message states several values: the first listed wins…
     precedence: list[Scalar] = []
     # …unless the pair is listed here, which is a contradiction to ask about.
@@ -285,7 +288,8 @@ class Lexicon(Model):
     negation_gap: int = Field(4, ge=0, le=20)
     # Words that end a negation's reach (但是, but …).
     negation_breakers: list[NonEmpty] = []
-    # People other than the user; a `user_only` fact is not read from a clause about them.
+    # People other than the user (regular expressions); a `user_only` fact is not read from a
+    # clause that names one of them before the mention.
     others: list[NonEmpty] = []
     # Regular expressions that make a mention a general or conditional question, not a
     # statement: `always` ("如果", "什么是"), `unless_done` ("会…吗") unless the mention itself

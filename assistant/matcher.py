@@ -1,17 +1,19 @@
 """Stage 3: which topic the question is about, with a confidence in [0, 1], or an abstention.
 
 The matcher learns only from the knowledge base: each topic's example questions and weighted
-keywords, and `scope.yaml`'s examples of questions the assistant does not cover. Three signals,
-combined with weights from `settings.yaml`:
+keywords, and `scope.yaml`'s examples of questions the assistant does not cover (treated as one
+more class, "out of scope"). Five signals per class, combined with weights from `settings.yaml`:
 
-* **examples**: TF-IDF cosine over character n-grams (Chinese has no spaces, and n-grams survive
-  typos and reordering) and words (English), against every example; a topic scores by its best
-  few examples;
+* **nearest**: TF-IDF cosine to the class's closest examples, over Chinese character 1–3-grams
+  (no spaces in Chinese, and n-grams survive typos and word order) and English words and pairs;
+* **centroid**: cosine to the class's average example, which is steadier than any one example;
+* **bayes**: a naive Bayes posterior over the same features, which weighs every word of a long
+  question rather than the best-matching few;
 * **keywords**: the topic's weighted keywords found in the question;
 * **fuzzy**: rapidfuzz's edit-distance similarity to the closest example (typos, near copies).
 
-It abstains when the best score is too low, when out-of-scope examples fit best, or when the top
-two are too close to call; the alternatives are its "did you mean".
+It abstains when the best score is too low, when out-of-scope fits best, or when the top two are
+too close to call and not neighbours; the alternatives are its "did you mean".
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ import re
 from collections import Counter, defaultdict
 
 OUT_OF_SCOPE = "__out_of_scope__"
+SIGNALS = ("nearest", "centroid", "bayes", "keywords", "fuzzy")
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _WORD = re.compile(r"[a-z][a-z']*[a-z]|[a-z]")
 _EN_STOP = frozenset(
     "a an the is are was were be been am i my me to of in on at for and or it this that do does did "
-    "you your can could would will with what how why when where which who".split())
+    "you your can could would will with what how why when where which who so im ive".split())
 
 
 def grams(text: str) -> list[str]:
@@ -38,8 +41,7 @@ def grams(text: str) -> list[str]:
         out.extend(run[i:i + 2] for i in range(n - 1))
         out.extend(run[i:i + 3] for i in range(n - 2))
     words = [_stem(w) for w in _WORD.findall(text)]
-    content = [w for w in words if w not in _EN_STOP]
-    out.extend(content)
+    out.extend(w for w in words if w not in _EN_STOP)
     out.extend(f"{a} {b}" for a, b in zip(words, words[1:]))
     return out
 
@@ -53,8 +55,14 @@ def _stem(word: str) -> str:
     return word
 
 
+def _tfidf(counts: Counter, idf: dict[str, float]) -> dict[str, float]:
+    vec = {g: (1 + math.log(tf)) * idf[g] for g, tf in counts.items() if g in idf}
+    norm = math.sqrt(sum(w * w for w in vec.values())) or 1.0
+    return {g: w / norm for g, w in vec.items()}
+
+
 def build_index(kb) -> dict:
-    """Precompute the example vectors and keyword lists (cached with the knowledge base)."""
+    """Precompute vectors, centroids, naive Bayes tables and keywords (cached with the KB)."""
     from .normalise import compile_lexicon, normalise
 
     tables = compile_lexicon(kb.lexicon)
@@ -69,25 +77,52 @@ def build_index(kb) -> dict:
         for q in kb.scope.get("out_of_scope", {}).get(lang, []):
             labels.append(OUT_OF_SCOPE)
             texts.append(normalise(q, tables, 10**6).text)
+    classes = [*kb.topics, OUT_OF_SCOPE]
 
     counts = [Counter(grams(t)) for t in texts]
     df = Counter(g for c in counts for g in c)
     n = len(texts)
     idf = {g: math.log((n + 1) / (d + 0.5)) for g, d in df.items()}
+
     postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    centroid_sum: dict[str, Counter] = {c: Counter() for c in classes}
     for i, c in enumerate(counts):
-        vec = {g: (1 + math.log(tf)) * idf[g] for g, tf in c.items()}
+        vec = _tfidf(c, idf)
+        for g, w in vec.items():
+            postings[g].append((i, w))
+        centroid_sum[labels[i]].update(vec)
+    centroids: dict[str, list[tuple[int, float]]] = defaultdict(list)   # gram → [(class, weight)]
+    for ci, cls in enumerate(classes):
+        vec = centroid_sum[cls]
         norm = math.sqrt(sum(w * w for w in vec.values())) or 1.0
         for g, w in vec.items():
-            postings[g].append((i, w / norm))
+            centroids[g].append((ci, w / norm))
+
+    # naive Bayes (multinomial, Laplace-smoothed) over the same features, per class
+    class_counts: dict[str, Counter] = {c: Counter() for c in classes}
+    for i, c in enumerate(counts):
+        class_counts[labels[i]].update(c)
+    vocab = len(df)
+    totals = [sum(class_counts[cls].values()) + vocab for cls in classes]
+    nb_default = [math.log(1 / t) for t in totals]
+    # stored sparsely: how much a feature seen in a class raises that class above the default
+    nb_delta: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for ci, cls in enumerate(classes):
+        for g, count in class_counts[cls].items():
+            nb_delta[g].append((ci, math.log(count + 1)))
+
     keywords = {
         tid: [(normalise(k, tables, 10**6).text, w) for k, w in topic["keywords"].items()]
         for tid, topic in kb.topics.items()
     }
+    domain_terms = sorted({normalise(t, tables, 10**6).text for t in kb.scope.get("domain_terms", [])} - {""})
     return {
-        "labels": labels, "texts": texts, "idf": idf, "postings": dict(postings),
-        "keywords": keywords, "topics": list(kb.topics), "related": {
-            tid: t["related"] for tid, t in kb.topics.items()},
+        "domain_terms": domain_terms,
+        "needs_keyword": [t for t, topic in kb.topics.items() if topic["needs_keyword"]],
+        "classes": classes, "labels": labels, "texts": texts, "idf": idf,
+        "postings": dict(postings), "centroids": dict(centroids),
+        "nb_delta": dict(nb_delta), "nb_default": nb_default, "keywords": keywords,
+        "related": {tid: t["related"] for tid, t in kb.topics.items()},
     }
 
 
@@ -95,60 +130,105 @@ class Matcher:
     def __init__(self, kb):
         self.index = kb.derived["matcher"]
         self.settings = kb.settings["matcher"]
-        # Choices for rapidfuzz, grouped so one call scores them all.
-        self._texts = self.index["texts"]
-        self._labels = self.index["labels"]
+        self.classes = self.index["classes"]
+        self.topics = self.classes[:-1]
+        self._position = {c: i for i, c in enumerate(self.classes)}
 
-    def scores(self, text: str) -> dict[str, float]:
-        """Combined score in [0, 1] for every topic and for out-of-scope."""
+    def signals(self, text: str) -> dict[str, dict[str, float]]:
+        """Each signal's score in [0, 1] for every class (topics and out-of-scope)."""
         from rapidfuzz import fuzz, process
 
-        s = self.settings
         idx = self.index
+        classes = self.classes
         q = Counter(grams(text))
-        idf = idx["idf"]
-        qvec = {g: (1 + math.log(tf)) * idf[g] for g, tf in q.items() if g in idf}
-        qnorm = math.sqrt(sum(w * w for w in qvec.values())) or 1.0
+        qvec = _tfidf(q, idx["idf"])
+
+        # nearest examples and centroids
         sims: dict[int, float] = defaultdict(float)
-        postings = idx["postings"]
+        cent = [0.0] * len(classes)
+        postings, centroids = idx["postings"], idx["centroids"]
         for g, w in qvec.items():
-            for i, ew in postings[g]:
+            for i, ew in postings.get(g, ()):
                 sims[i] += w * ew
-        per_topic: dict[str, list[float]] = defaultdict(list)
+            for ci, cw in centroids.get(g, ()):
+                cent[ci] += w * cw
+        per_class: dict[str, list[float]] = defaultdict(list)
+        labels = idx["labels"]
         for i, sim in sims.items():
-            per_topic[self._labels[i]].append(sim / qnorm)
-        k = s["top_examples"]
+            per_class[labels[i]].append(sim)
+        k = self.settings["top_examples"]
+        nearest = {}
+        for cls in classes:
+            top = sorted(per_class.get(cls, ()), reverse=True)[:k]
+            nearest[cls] = (0.6 * top[0] + 0.4 * sum(top) / len(top)) if top else 0.0
 
-        fuzzy: dict[str, float] = defaultdict(float)
+        # naive Bayes posterior over the known features (unknown ones say nothing)
+        nb_delta, nb_default = idx["nb_delta"], idx["nb_default"]
+        known = sum(tf for g, tf in q.items() if g in nb_delta)
+        log_p = [known * d for d in nb_default]
+        for g, tf in q.items():
+            for ci, delta in nb_delta.get(g, ()):
+                log_p[ci] += tf * delta
+        if known:
+            top = max(log_p)
+            # tempered: long questions should not make the posterior absurdly sharp
+            temper = self.settings["bayes_temperature"] * math.sqrt(known)
+            exps = [math.exp((lp - top) / temper) for lp in log_p]
+            total = sum(exps)
+            bayes = {cls: exps[ci] / total for ci, cls in enumerate(classes)}
+        else:
+            bayes = dict.fromkeys(classes, 0.0)
+
+        # keywords
+        scale = self.settings["keyword_scale"]
+        keywords = {}
+        for cls in classes:
+            kw_sum = sum(w for term, w in idx["keywords"].get(cls, ()) if term and term in text)
+            keywords[cls] = 1 - math.exp(-max(kw_sum, 0.0) / scale)
+
+        # fuzzy: the closest example by edit distance
+        fuzzy = dict.fromkeys(classes, 0.0)
         if text:
-            for _, score, i in process.extract(text, self._texts, scorer=fuzz.ratio, limit=None,
+            for _, score, i in process.extract(text, idx["texts"], scorer=fuzz.ratio, limit=None,
                                                score_cutoff=30):
-                label = self._labels[i]
-                fuzzy[label] = max(fuzzy[label], score / 100)
+                cls = labels[i]
+                if score / 100 > fuzzy[cls]:
+                    fuzzy[cls] = score / 100
+        return {"nearest": nearest, "centroid": dict(zip(classes, cent)), "bayes": bayes,
+                "keywords": keywords, "fuzzy": fuzzy}
 
-        total_weight = s["weight_examples"] + s["weight_keywords"] + s["weight_fuzzy"]
-        out: dict[str, float] = {}
-        for label in [*idx["topics"], OUT_OF_SCOPE]:
-            top = sorted(per_topic.get(label, ()), reverse=True)[:k]
-            ex = (0.6 * top[0] + 0.4 * sum(top) / len(top)) if top else 0.0
-            kw_sum = sum(w for term, w in idx["keywords"].get(label, ()) if term and term in text)
-            kw = 1 - math.exp(-max(kw_sum, 0.0) / s["keyword_scale"])
-            score = (s["weight_examples"] * ex + s["weight_keywords"] * kw
-                     + s["weight_fuzzy"] * fuzzy.get(label, 0.0)) / total_weight
-            out[label] = max(0.0, min(1.0, score))
+    def scores(self, text: str) -> dict[str, float]:
+        """Combined score in [0, 1] for every class: the weighted mean of the signals, scaled
+        down for a question outside the domain, or for a keyword-gated topic without its keywords."""
+        s = self.settings
+        sig = self.signals(text)
+        weights = {name: s[f"weight_{name}"] for name in SIGNALS}
+        total = sum(weights.values()) or 1.0
+        out = {cls: max(0.0, min(1.0, sum(weights[n] * sig[n][cls] for n in SIGNALS) / total))
+               for cls in self.classes}
+        gated = self.index["needs_keyword"]
+        for topic in gated:
+            if sig["keywords"][topic] == 0:
+                out[topic] *= s["missing_keyword"]
+        terms = self.index["domain_terms"]
+        if terms and not any(t in text for t in terms):
+            for topic in self.topics:
+                if topic not in gated:
+                    out[topic] *= s["outside_domain"]
         return out
 
     def match(self, text: str) -> dict:
         """The contract's `match`: topic or abstention, confidence, alternatives; plus `ranking`."""
         s = self.settings
         scores = self.scores(text)
-        ranking = sorted(self.index["topics"], key=lambda t: (-scores[t], self.index["topics"].index(t)))
+        position = self._position
+        ranking = sorted(self.topics, key=lambda t: (-scores[t], position[t]))
         best = ranking[0]
         conf = round(scores[best], 3)
-        oos = scores[OUT_OF_SCOPE]
         runner_up = scores[ranking[1]] if len(ranking) > 1 else 0.0
-        too_close = (conf - runner_up) < s["margin"] and ranking[1] not in self.index["related"][best]
-        abstain = conf < s["abstain_below"] or oos >= scores[best] or too_close
+        too_close = (scores[best] - runner_up) < s["margin"] and ranking[1] not in self.index["related"][best]
+        out_of_scope = scores[OUT_OF_SCOPE] >= scores[best] * s["oos_ratio"]
+        abstain = scores[best] < s["abstain_below"] or out_of_scope or too_close
         n_alt = s["alternatives"]
         alternatives = ranking[:n_alt] if abstain else ranking[1:n_alt]
         return {

@@ -86,6 +86,8 @@ class Topic(Model):
     examples: TextList
     # Words that point to this topic, with weights; matched on normalised text.
     keywords: dict[NonEmpty, float] = {}
+    # Matched only when one of its keywords appears (greetings: "help" must not attract chit-chat).
+    needs_keyword: bool = False
     # Does the topic concern a closure or a cut, so the answer ranks the causes?
     explains_causes: bool = False
     remedies: list[Id] = []
@@ -242,12 +244,21 @@ class Band(Model):
 class MatcherSettings(Model):
     """Weights and thresholds of the topic matcher (see assistant/matcher.py)."""
 
-    weight_examples: float = 1.0
-    weight_keywords: float = 0.5
-    weight_fuzzy: float = 0.3
-    keyword_scale: float = 3.0
-    top_examples: int = 3
+    weight_nearest: float = Field(1.0, ge=0)
+    weight_centroid: float = Field(0.5, ge=0)
+    weight_bayes: float = Field(0.5, ge=0)
+    weight_keywords: float = Field(0.5, ge=0)
+    weight_fuzzy: float = Field(0.3, ge=0)
+    keyword_scale: float = Field(3.0, gt=0)
+    bayes_temperature: float = Field(1.0, gt=0)
+    top_examples: int = Field(3, ge=1)
     abstain_below: float = Field(0.3, ge=0, le=1)
+    # Out of scope when its score reaches this share of the best topic's.
+    oos_ratio: float = Field(1.0, gt=0)
+    # Topic scores are multiplied by this when the question has no domain term…
+    outside_domain: float = Field(1.0, ge=0, le=1)
+    # …and a `needs_keyword` topic's by this when none of its keywords appears.
+    missing_keyword: float = Field(1.0, ge=0, le=1)
     margin: float = Field(0.03, ge=0, le=1)
     alternatives: int = Field(3, ge=1, le=10)
 
@@ -311,3 +322,6 @@ class Scope(Model):
     """What the assistant does not cover: examples of out-of-scope questions the matcher learns from."""
 
     out_of_scope: TextList
+    # Words of the assistant's subject (借呗, 额度, 征信, loan …). A question with none of them is
+    # probably out of scope: topic scores are scaled by the matcher's `outside_domain`.
+    domain_terms: list[NonEmpty] = []

@@ -106,10 +106,23 @@ class ChatMessage(Static):
     ChatMessage { height: auto; width: 1fr; }
     """
 
-    def __init__(self, text: str, role: str, **kwargs) -> None:
+    def __init__(self, text: str, role: str, scroll_to: str | None = None, **kwargs) -> None:
         super().__init__(self.content_for(text, role), markup=False, classes=role, **kwargs)
         self.text = text
         self.role = role
+        # Once laid out, bring the transcript to this message: "top" shows a long answer from its
+        # first line, "end" scrolls to the bottom. (Before layout the message has no size.)
+        self.scroll_to = scroll_to
+
+    def on_resize(self, event: events.Resize) -> None:
+        where, self.scroll_to = self.scroll_to, None
+        parent = self.parent
+        if where is None or parent is None or not self.size.height:
+            return
+        if where == "top":
+            parent.scroll_to_widget(self, top=True, animate=False, immediate=True)
+        else:
+            parent.scroll_end(animate=False, immediate=True)
 
     @staticmethod
     def content_for(text: str, role: str) -> Content:
@@ -170,9 +183,9 @@ class QuickReplies(Vertical):
         await self.remove_children()
         if not self.options:
             return
-        rows: list[list[Button]] = [[]]
+        # The title starts the first row; the buttons follow while they fit.
+        rows: list[list] = [[Static(Content(self.title), classes="quick-title", markup=False)]]
         used = cell_len(self.title) + 1
-        title = Static(Content(self.title), classes="quick-title", markup=False)
         for i, option in enumerate(self.options, 1):
             label = Content.assemble((str(i), "bold"), " ", str(option["label"]))
             need = cell_len(label.plain) + 3          # padding and the gap after it
@@ -181,7 +194,6 @@ class QuickReplies(Vertical):
                 used = 0
             rows[-1].append(Button(label, id=f"quick-{i}", classes="quick", compact=True))
             used += need
-        await self.mount(title)
         await self.mount_all(Horizontal(*row) for row in rows)
 
     async def on_resize(self, event: events.Resize) -> None:
@@ -196,6 +208,12 @@ class QuickReplies(Vertical):
 
 # ------------------------------------------------------------------ the side panel
 
+def _gap(text: str) -> str:
+    """No space before Chinese (two cells a character): "2.系统…" wraps inside the words rather
+    than leaving "2." alone on its line; "2. Periodic…" keeps its space."""
+    return "" if text and cell_len(text[0]) == 2 else " "
+
+
 class SidePanel(VerticalScroll):
     """What the assistant knows and thinks: facts (with warnings), ranked causes (expandable to
     what each point came from) and next steps (expandable to their steps)."""
@@ -208,9 +226,12 @@ class SidePanel(VerticalScroll):
                    causes: list[dict], remedies: list[dict], bands: dict[str, str]) -> None:
         """Rebuild the panel. `facts` are (title, value label, flagged); `causes` and `remedies`
         come from the advice (causes with points above zero, highest first)."""
+        # what the user opened stays open when the panel is rebuilt for the next answer
+        expanded = {c.id for c in self.query(Collapsible) if not c.collapsed}
         widgets = [Static(Content(L["tui_facts"]), classes="panel-heading", markup=False)]
         if facts:
-            lines = [Content.assemble((title, "bold"), ": ", value, (" ?" if flagged else "", "$text-warning"))
+            lines = [Content.assemble((title, "bold"), ":" + _gap(value), value,
+                                      (" " + L["export_flagged"] if flagged else "", "$text-warning"))
                      for title, value, flagged in facts]
             widgets.append(Static(Content("\n").join(lines), id="facts", classes="panel-body", markup=False))
         else:
@@ -223,7 +244,7 @@ class SidePanel(VerticalScroll):
         widgets.append(Static(Content(L["tui_causes"]), classes="panel-heading", markup=False))
         if causes:
             for i, c in enumerate(causes, 1):
-                title = Content.assemble(f"{i}. {c['title']}  ",
+                title = Content.assemble(f"{i}.{_gap(c['title'])}{c['title']}  ",
                                          (fill(L["tui_band_points"], points=c["points"],
                                                band=bands.get(c["band"], c["band"])), "$text-muted"))
                 lines = []
@@ -237,7 +258,8 @@ class SidePanel(VerticalScroll):
                 if c.get("scope") == "anyone":
                     lines.append(Content(L["anyone_note"]))
                 body = Static(Content("\n").join(lines), markup=False, classes="cause-body")
-                widgets.append(Collapsible(body, title=title, collapsed=True, id=f"cause-{c['id']}",
+                widgets.append(Collapsible(body, title=title, collapsed=f"cause-{c['id']}" not in expanded,
+                                           id=f"cause-{c['id']}",
                                            classes="cause"))
         else:
             widgets.append(Static(Content(L["tui_no_causes"]), id="no-causes", classes="panel-body muted",
@@ -248,7 +270,8 @@ class SidePanel(VerticalScroll):
             for r in remedies:
                 body = Static(Content("\n").join(Content(f"{j}. {s}") for j, s in enumerate(r["steps"], 1)),
                               markup=False, classes="step-body")
-                widgets.append(Collapsible(body, title=Content(r["title"]), collapsed=True,
+                widgets.append(Collapsible(body, title=Content(r["title"]),
+                                           collapsed=f"remedy-{r['id']}" not in expanded,
                                            id=f"remedy-{r['id']}", classes="remedy"))
         else:
             widgets.append(Static(Content(L["tui_no_steps"]), classes="panel-body muted", markup=False))

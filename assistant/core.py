@@ -111,7 +111,8 @@ class Assistant:
         # 2. facts: what this message says, a short reply to the last follow-up, what was given
         stated, warnings = self.extractor.extract(norm.text) if context.read_facts else ({}, [])
         reply = None
-        if context.expecting and context.expecting not in stated:
+        # a short reply to the last follow-up question, when the message states nothing else
+        if context.expecting and not stated:
             reply = self.extractor.reply_value(context.expecting, norm.text)
             if reply is not None:
                 stated[context.expecting] = reply

@@ -184,8 +184,9 @@ class Extractor:
             return int(n) if n is not None and n == int(n) else None
         if said in f["replies"]:
             return f["replies"][said]
-        # a reply phrase inside a short answer ("没有呢,一次都没有"): the longest one decides
-        found = sorted((p for p in f["replies"] if p and p in said), key=len, reverse=True)
+        # a reply phrase that makes up most of a short answer ("没有没有", "嗯经常"): the longest decides
+        found = sorted((p for p in f["replies"] if p and p in said and 2 * len(p) >= len(said)),
+                       key=len, reverse=True)
         return f["replies"][found[0]] if found else None
 
     def _amount_changes(self, text: str, key: str, spec: dict) -> list[Mention]:

@@ -27,13 +27,16 @@ SIGNALS = ("nearest", "centroid", "bayes", "keywords", "fuzzy")
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _WORD = re.compile(r"[a-z][a-z']*[a-z]|[a-z]")
+# Long numbers are names here (95188, 12378), not quantities.
+_LONG_NUMBER = re.compile(r"(?<![0-9])[0-9]{5,}(?![0-9])")
 _EN_STOP = frozenset(
     "a an the is are was were be been am i my me to of in on at for and or it this that do does did "
     "you your can could would will with what how why when where which who so im ive".split())
 
 
 def grams(text: str) -> list[str]:
-    """Features of normalised text: Chinese character 1–3-grams, English words and word pairs."""
+    """Features of normalised text: Chinese character 1–3-grams, English words and word pairs,
+    long numbers."""
     out: list[str] = []
     for run in _CJK_RUN.findall(text):
         n = len(run)
@@ -43,6 +46,7 @@ def grams(text: str) -> list[str]:
     words = [_stem(w) for w in _WORD.findall(text)]
     out.extend(w for w in words if w not in _EN_STOP)
     out.extend(f"{a} {b}" for a, b in zip(words, words[1:]))
+    out.extend(_LONG_NUMBER.findall(text))
     return out
 
 
@@ -211,7 +215,11 @@ class Matcher:
             if sig["keywords"][topic] == 0:
                 out[topic] *= s["missing_keyword"]
         terms = self.index["domain_terms"]
-        if terms and not any(t in text for t in terms):
+        if not terms:
+            return out
+        if any(t in text for t in terms):
+            out[OUT_OF_SCOPE] *= s["inside_domain"]
+        else:
             for topic in self.topics:
                 if topic not in gated:
                     out[topic] *= s["outside_domain"]

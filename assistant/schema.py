@@ -257,6 +257,8 @@ class MatcherSettings(Model):
     oos_ratio: float = Field(1.0, gt=0)
     # Topic scores are multiplied by this when the question has no domain term…
     outside_domain: float = Field(1.0, ge=0, le=1)
+    # …and out-of-scope's by this when it has one…
+    inside_domain: float = Field(1.0, ge=0, le=1)
     # …and a `needs_keyword` topic's by this when none of its keywords appears.
     missing_keyword: float = Field(1.0, ge=0, le=1)
     margin: float = Field(0.03, ge=0, le=1)

@@ -31,6 +31,10 @@ def _alternation(words) -> str:
     return "|".join(map(re.escape, sorted({w.casefold() for w in words}, key=len, reverse=True)))
 
 
+def _lazy(pattern: str) -> LazyPattern:
+    return LazyPattern(pattern, necessary_chars(pattern))
+
+
 def compile_extractors(kb) -> dict:
     """Pattern strings with macros expanded, per fact (cached with the knowledge base)."""
     macros = {"NUM": NUMBER_PATTERN, "NUM_EN": NUMBER_EN_PATTERN, **kb.lexicon.get("macros", {})}
@@ -40,12 +44,13 @@ def compile_extractors(kb) -> dict:
                 "int": f["type"] == "int", "shadows": tuple(f["shadows"])}
         for v in f["values"]:
             for p in v["patterns"]:
-                spec["values"].append((expand_macros(p, macros), v["id"], v["negated"], tuple(v["shadows"])))
+                spec["values"].append((_lazy(expand_macros(p, macros)), v["id"], v["negated"],
+                                       tuple(v["shadows"])))
         for p in f["patterns"]:
-            spec["numbers"].append(expand_macros(p, macros))
+            spec["numbers"].append(_lazy(expand_macros(p, macros)))
         if f.get("amount_change"):
             ac = f["amount_change"]
-            spec["amount"] = {"patterns": [expand_macros(p, macros) for p in ac["patterns"]],
+            spec["amount"] = {"patterns": [_lazy(expand_macros(p, macros)) for p in ac["patterns"]],
                               "to_zero": ac["to_zero"], "decrease": ac["decrease"],
                               "increase": ac["increase"]}
         # Short replies to this fact's follow-up question: the value's replies and its labels.
@@ -68,9 +73,76 @@ def compile_extractors(kb) -> dict:
     }
 
 
-def _compile(pattern: str) -> re.Pattern:
-    # ASCII: `\b` is then an English word boundary even next to Chinese ("被close了").
-    return re.compile(pattern, re.ASCII)
+class LazyPattern:
+    """A fact pattern compiled on first use, and only tried when the text holds one of the
+    characters every match needs: a question touches a few of the hundreds of patterns, so the
+    one-shot path compiles a few instead of all of them."""
+
+    __slots__ = ("source", "needs", "_rx")
+
+    def __init__(self, source: str, needs: frozenset | None):
+        self.source, self.needs, self._rx = source, needs, None
+
+    def __reduce__(self):           # cached without the compiled form
+        return LazyPattern, (self.source, self.needs)
+
+    def finditer(self, text: str, chars: set):
+        if self.needs is not None and self.needs.isdisjoint(chars):
+            return ()
+        if self._rx is None:
+            # ASCII: `\b` is then an English word boundary even next to Chinese ("被close了").
+            self._rx = re.compile(self.source, re.ASCII)
+        return self._rx.finditer(text)
+
+
+def necessary_chars(pattern: str) -> frozenset | None:
+    """Characters of which every match of `pattern` contains at least one; None if unknown."""
+    try:
+        from re import _parser
+
+        return _needs(_parser.parse(pattern, re.ASCII))
+    except Exception:   # an unusual construct or another Python: always try the pattern
+        return None
+
+
+def _needs(seq) -> frozenset | None:
+    best = None
+    for op, av in seq:
+        need = _item_needs(str(op), av)
+        if need is not None and (best is None or len(need) < len(best)):
+            best = need
+    return best
+
+
+def _item_needs(op: str, av) -> frozenset | None:
+    if op == "LITERAL":
+        return frozenset(chr(av))
+    if op == "IN":
+        chars: set[str] = set()
+        for kind, value in av:
+            kind = str(kind)
+            if kind == "LITERAL":
+                chars.add(chr(value))
+            elif kind == "RANGE" and value[1] - value[0] < 256:
+                chars.update(chr(c) for c in range(value[0], value[1] + 1))
+            else:
+                return None
+        return frozenset(chars)
+    if op == "BRANCH":
+        union: set[str] = set()
+        for branch in av[1]:
+            need = _needs(branch)
+            if need is None:
+                return None
+            union |= need
+        return frozenset(union)
+    if op == "SUBPATTERN":
+        return _needs(av[-1])
+    if op == "ATOMIC_GROUP":
+        return _needs(av)
+    if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        return _needs(av[2]) if av[0] >= 1 else None
+    return None          # anchors, lookarounds, ANY, categories: no requirement
 
 
 def _maybe(pattern: str) -> re.Pattern | None:
@@ -90,25 +162,18 @@ class Extractor:
         self.hypothetical_rx = _maybe(spec["hypothetical"])
         self.conditional_rx = _maybe(spec["conditional"])
         self.done_rx = _maybe(spec["done"])
-        self.facts = {}
-        for key, f in spec["facts"].items():
-            amount = f["amount"]
-            self.facts[key] = {
-                **f,
-                "values": [(_compile(p), v, neg, sh) for p, v, neg, sh in f["values"]],
-                "numbers": [_compile(p) for p in f["numbers"]],
-                "amount": amount and {**amount, "patterns": [_compile(p) for p in amount["patterns"]]},
-            }
+        self.facts = spec["facts"]
 
     # ------------------------------------------------------------------ reading text
 
     def extract(self, text: str) -> tuple[dict, list[dict]]:
         """Facts stated in normalised `text`, and warnings about contradictions within it."""
         mentions: list[Mention] = []
+        chars = set(text)
         for key, f in self.facts.items():
             found: list[Mention] = []
             for rx, value, negated, shadows in f["values"]:
-                for m in rx.finditer(text):
+                for m in rx.finditer(text, chars):
                     stated = value
                     if self._negated(text, m.start()):
                         if negated is None:
@@ -116,14 +181,14 @@ class Extractor:
                         stated = negated
                     found.append(Mention(m.start(), m.end(), key, stated, shadows))
             for rx in f["numbers"]:
-                for m in rx.finditer(text):
+                for m in rx.finditer(text, chars):
                     n = parse_number(m.group("n"))
                     if n is not None:
                         n = -n if m.groupdict().get("neg") else n
                         found.append(Mention(m.start(), m.end(), key, int(n) if n == int(n) else n,
                                              f["shadows"]))
             if f["amount"]:
-                found.extend(self._amount_changes(text, key, f["amount"]))
+                found.extend(self._amount_changes(text, chars, key, f["amount"]))
             found = [m for m in found if not self._hypothetical(text, m)]
             if f["user_only"] and self.others_rx is not None:
                 found = [m for m in found if not self._about_others(text, m.start)]
@@ -189,10 +254,10 @@ class Extractor:
                        key=len, reverse=True)
         return f["replies"][found[0]] if found else None
 
-    def _amount_changes(self, text: str, key: str, spec: dict) -> list[Mention]:
+    def _amount_changes(self, text: str, chars: set, key: str, spec: dict) -> list[Mention]:
         found = []
         for rx in spec["patterns"]:
-            for m in rx.finditer(text):
+            for m in rx.finditer(text, chars):
                 before, after = _amount(m.group("from")), _amount(m.group("to"))
                 if before is None or after is None:
                     continue

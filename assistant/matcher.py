@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections import Counter, defaultdict
 
 OUT_OF_SCOPE = "__out_of_scope__"
@@ -59,8 +60,32 @@ def _stem(word: str) -> str:
     return word
 
 
-def _tfidf(counts: Counter, idf: dict[str, float]) -> dict[str, float]:
-    vec = {g: (1 + math.log(tf)) * idf[g] for g, tf in counts.items() if g in idf}
+class SparseRows:
+    """Rows of (column, weight) pairs stored flat in three arrays, so the cached index loads as a
+    few blocks of bytes rather than tens of thousands of small objects."""
+
+    def __init__(self, rows: list[list[tuple[int, float]]]):
+        self.offsets = array("I", [0])
+        self.columns = array("I")
+        self.weights = array("f")
+        for row in rows:
+            for column, weight in row:
+                self.columns.append(column)
+                self.weights.append(weight)
+            self.offsets.append(len(self.columns))
+
+    def row(self, i: int):
+        a, b = self.offsets[i], self.offsets[i + 1]
+        return zip(self.columns[a:b], self.weights[a:b])
+
+
+def _tfidf(counts: Counter, vocab: dict[str, int], idf) -> dict[int, float]:
+    """Unit-length TF-IDF vector over the known features, keyed by feature id."""
+    vec = {}
+    for g, tf in counts.items():
+        gid = vocab.get(g)
+        if gid is not None:
+            vec[gid] = (1 + math.log(tf)) * idf[gid]
     norm = math.sqrt(sum(w * w for w in vec.values())) or 1.0
     return {g: w / norm for g, w in vec.items()}
 
@@ -70,62 +95,62 @@ def build_index(kb) -> dict:
     from .normalise import compile_lexicon, normalise
 
     tables = compile_lexicon(kb.lexicon)
-    labels: list[str] = []
+    classes = [*kb.topics, OUT_OF_SCOPE]
+    class_of = {c: i for i, c in enumerate(classes)}
+    labels: list[int] = []
     texts: list[str] = []
     for tid, topic in kb.topics.items():
         for lang in ("zh", "en"):
             for q in topic["examples"][lang]:
-                labels.append(tid)
+                labels.append(class_of[tid])
                 texts.append(normalise(q, tables, 10**6).text)
     for lang in ("zh", "en"):
         for q in kb.scope.get("out_of_scope", {}).get(lang, []):
-            labels.append(OUT_OF_SCOPE)
+            labels.append(class_of[OUT_OF_SCOPE])
             texts.append(normalise(q, tables, 10**6).text)
-    classes = [*kb.topics, OUT_OF_SCOPE]
 
     counts = [Counter(grams(t)) for t in texts]
     df = Counter(g for c in counts for g in c)
+    vocab = {g: i for i, g in enumerate(sorted(df))}
     n = len(texts)
-    idf = {g: math.log((n + 1) / (d + 0.5)) for g, d in df.items()}
+    idf = array("f", [0.0] * len(vocab))
+    for g, d in df.items():
+        idf[vocab[g]] = math.log((n + 1) / (d + 0.5))
 
-    postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    centroid_sum: dict[str, Counter] = {c: Counter() for c in classes}
+    postings: list[list[tuple[int, float]]] = [[] for _ in vocab]
+    centroid_sum = [Counter() for _ in classes]
     for i, c in enumerate(counts):
-        vec = _tfidf(c, idf)
-        for g, w in vec.items():
-            postings[g].append((i, w))
+        vec = _tfidf(c, vocab, idf)
+        for gid, w in vec.items():
+            postings[gid].append((i, w))
         centroid_sum[labels[i]].update(vec)
-    centroids: dict[str, list[tuple[int, float]]] = defaultdict(list)   # gram → [(class, weight)]
-    for ci, cls in enumerate(classes):
-        vec = centroid_sum[cls]
+    centroids: list[list[tuple[int, float]]] = [[] for _ in vocab]
+    for ci, vec in enumerate(centroid_sum):
         norm = math.sqrt(sum(w * w for w in vec.values())) or 1.0
-        for g, w in vec.items():
-            centroids[g].append((ci, w / norm))
+        for gid, w in vec.items():
+            centroids[gid].append((ci, w / norm))
 
-    # naive Bayes (multinomial, Laplace-smoothed) over the same features, per class
-    class_counts: dict[str, Counter] = {c: Counter() for c in classes}
+    # naive Bayes (multinomial, Laplace-smoothed), stored sparsely: how much a feature seen in a
+    # class raises that class above the class's default
+    class_counts = [Counter() for _ in classes]
     for i, c in enumerate(counts):
         class_counts[labels[i]].update(c)
-    vocab = len(df)
-    totals = [sum(class_counts[cls].values()) + vocab for cls in classes]
-    nb_default = [math.log(1 / t) for t in totals]
-    # stored sparsely: how much a feature seen in a class raises that class above the default
-    nb_delta: dict[str, list[tuple[int, float]]] = defaultdict(list)
-    for ci, cls in enumerate(classes):
-        for g, count in class_counts[cls].items():
-            nb_delta[g].append((ci, math.log(count + 1)))
+    nb_default = [math.log(1 / (sum(cc.values()) + len(vocab))) for cc in class_counts]
+    nb_rows: list[list[tuple[int, float]]] = [[] for _ in vocab]
+    for ci, cc in enumerate(class_counts):
+        for g, count in cc.items():
+            nb_rows[vocab[g]].append((ci, math.log(count + 1)))
 
-    keywords = {
-        tid: [(normalise(k, tables, 10**6).text, w) for k, w in topic["keywords"].items()]
-        for tid, topic in kb.topics.items()
-    }
+    keywords = [[(normalise(k, tables, 10**6).text, w) for k, w in kb.topics[c]["keywords"].items()]
+                if c in kb.topics else [] for c in classes]
     domain_terms = sorted({normalise(t, tables, 10**6).text for t in kb.scope.get("domain_terms", [])} - {""})
     return {
-        "domain_terms": domain_terms,
+        "classes": classes, "labels": array("B", labels), "texts": texts,
+        "vocab": vocab, "idf": idf,
+        "postings": SparseRows(postings), "centroids": SparseRows(centroids),
+        "nb_rows": SparseRows(nb_rows), "nb_default": nb_default,
+        "keywords": keywords, "domain_terms": domain_terms,
         "needs_keyword": [t for t, topic in kb.topics.items() if topic["needs_keyword"]],
-        "classes": classes, "labels": labels, "texts": texts, "idf": idf,
-        "postings": dict(postings), "centroids": dict(centroids),
-        "nb_delta": dict(nb_delta), "nb_default": nb_default, "keywords": keywords,
         "related": {tid: t["related"] for tid, t in kb.topics.items()},
     }
 
@@ -144,34 +169,37 @@ class Matcher:
 
         idx = self.index
         classes = self.classes
+        n_classes = len(classes)
+        vocab = idx["vocab"]
         q = Counter(grams(text))
-        qvec = _tfidf(q, idx["idf"])
+        qvec = _tfidf(q, vocab, idx["idf"])
 
         # nearest examples and centroids
         sims: dict[int, float] = defaultdict(float)
-        cent = [0.0] * len(classes)
+        cent = [0.0] * n_classes
         postings, centroids = idx["postings"], idx["centroids"]
-        for g, w in qvec.items():
-            for i, ew in postings.get(g, ()):
+        for gid, w in qvec.items():
+            for i, ew in postings.row(gid):
                 sims[i] += w * ew
-            for ci, cw in centroids.get(g, ()):
+            for ci, cw in centroids.row(gid):
                 cent[ci] += w * cw
-        per_class: dict[str, list[float]] = defaultdict(list)
         labels = idx["labels"]
+        per_class: list[list[float]] = [[] for _ in classes]
         for i, sim in sims.items():
             per_class[labels[i]].append(sim)
         k = self.settings["top_examples"]
         nearest = {}
-        for cls in classes:
-            top = sorted(per_class.get(cls, ()), reverse=True)[:k]
+        for ci, cls in enumerate(classes):
+            top = sorted(per_class[ci], reverse=True)[:k]
             nearest[cls] = (0.6 * top[0] + 0.4 * sum(top) / len(top)) if top else 0.0
 
         # naive Bayes posterior over the known features (unknown ones say nothing)
-        nb_delta, nb_default = idx["nb_delta"], idx["nb_default"]
-        known = sum(tf for g, tf in q.items() if g in nb_delta)
+        nb_rows, nb_default = idx["nb_rows"], idx["nb_default"]
+        known_ids = [(vocab[g], tf) for g, tf in q.items() if g in vocab]
+        known = sum(tf for _, tf in known_ids)
         log_p = [known * d for d in nb_default]
-        for g, tf in q.items():
-            for ci, delta in nb_delta.get(g, ()):
+        for gid, tf in known_ids:
+            for ci, delta in nb_rows.row(gid):
                 log_p[ci] += tf * delta
         if known:
             top = max(log_p)
@@ -186,8 +214,8 @@ class Matcher:
         # keywords
         scale = self.settings["keyword_scale"]
         keywords = {}
-        for cls in classes:
-            kw_sum = sum(w for term, w in idx["keywords"].get(cls, ()) if term and term in text)
+        for ci, cls in enumerate(classes):
+            kw_sum = sum(w for term, w in idx["keywords"][ci] if term and term in text)
             keywords[cls] = 1 - math.exp(-max(kw_sum, 0.0) / scale)
 
         # fuzzy: the closest example by edit distance
@@ -195,7 +223,7 @@ class Matcher:
         if text:
             for _, score, i in process.extract(text, idx["texts"], scorer=fuzz.ratio, limit=None,
                                                score_cutoff=30):
-                cls = labels[i]
+                cls = classes[labels[i]]
                 if score / 100 > fuzzy[cls]:
                     fuzzy[cls] = score / 100
         return {"nearest": nearest, "centroid": dict(zip(classes, cent)), "bayes": bayes,

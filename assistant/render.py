@@ -39,8 +39,18 @@ def md_quote(text) -> str:
 
 
 def md_cell(text) -> str:
-    """Text for one table cell: escaped, on one line."""
+    """User text for one table cell: escaped, on one line."""
     return md_escape(" ".join(str(text).split()))
+
+
+def cell(text) -> str:
+    """Our own text for one table cell: on one line, a `|` cannot end the cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def link_text(text) -> str:
+    """Our own text inside [ ] of a Markdown link."""
+    return str(text).replace("[", "\\[").replace("]", "\\]")
 
 
 # ------------------------------------------------------------------ labels
@@ -106,7 +116,8 @@ class Renderer:
                 loader=jinja2.FileSystemLoader(str(self.dir)), undefined=jinja2.StrictUndefined,
                 autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                 bytecode_cache=bytecode, auto_reload=False)
-            env.filters.update(md=md_escape, md_quote=md_quote, md_cell=md_cell)
+            env.filters.update(md=md_escape, md_quote=md_quote, md_cell=md_cell, cell=cell,
+                               link_text=link_text)
             self._env = env
         return self._env
 

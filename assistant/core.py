@@ -71,7 +71,8 @@ class Assistant:
             try:
                 out[key] = coerce(self.kb, key, value)
             except ValueError as exc:
-                raise UsageError(str(exc).capitalize() + ".") from None
+                msg = str(exc)      # not str.capitalize(): it would lower-case the value shown
+                raise UsageError(msg[:1].upper() + msg[1:] + ".") from None
         return out
 
     def check_what_if(self, changes: dict | None) -> dict:

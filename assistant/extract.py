@@ -8,6 +8,7 @@ write them, and flag values outside a fact's valid range (63 → "did you mean 6
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -342,7 +343,8 @@ def contradiction_warning(kb, key: str, values: list) -> dict:
         "code": "contradictory_facts",
         "fact": key,
         "values": values,
-        "labels": [labels[v] for v in values],
+        # a number fact (a score stated as 700, given as 630) has no value labels: the number
+        "labels": [labels.get(v, {"zh": str(v), "en": str(v)}) for v in values],
         "suggestion": None,
     }
 
@@ -359,6 +361,8 @@ def coerce(kb, key: str, raw) -> object:
         raise ValueError(f"unknown fact {key!r}; known facts: {', '.join(kb.facts)}")
     if fact["type"] == "int":
         if isinstance(raw, bool):
+            raise ValueError(f"{key} takes a whole number, not {raw!r}")
+        if isinstance(raw, float) and not math.isfinite(raw):
             raise ValueError(f"{key} takes a whole number, not {raw!r}")
         if isinstance(raw, (int, float)) and raw == int(raw):
             return int(raw)
@@ -411,6 +415,8 @@ def check_ranges(kb, facts: dict) -> tuple[dict, list[dict]]:
 def _suggest(value, valid: dict):
     """The likely intended value when one digit too few or too many would explain the mistake."""
     if not valid.get("suggest_scaled"):
+        return None
+    if not -1e15 < value < 1e15:    # far out of any range: no single digit explains it
         return None
     candidates = [c for c in (value * 10, value / 10) if c == int(c) and valid["min"] <= c <= valid["max"]]
     return int(candidates[0]) if len(candidates) == 1 else None

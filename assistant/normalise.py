@@ -2,7 +2,8 @@
 
 Full/half width, case, spacing and punctuation; traditional → simplified for the characters the
 lexicon lists; variant names (借贝, 借唄, jiebei …) to one canonical form; masked numbers
-(`138****1234`, `额度***`) to a placeholder that no number pattern can read.
+(`138****1234`, `额度***`) and phone, ID-card and bank-card numbers to a placeholder that no
+number pattern can read.
 The words come from the knowledge base's lexicon; this module holds only the mechanism.
 """
 
@@ -12,9 +13,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from .redact import mask
+
 # Control characters, zero-width and bidirectional marks, BOM: invisible, never meaningful here.
+# Lone surrogates (undecodable bytes in argv or a terminal) too: no UTF-8 file could hold them.
 _INVISIBLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufe00-\ufe0f]")
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufe00-\ufe0f"
+    "\ud800-\udfff]")
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]")
 # Masked digits: 138****1234, ***, 尾号xx12. Replaced by MASK so they never read as a score or age.
 _MASKED = re.compile(r"\d*\*{2,}\d*|\d+[xX]{2,}\d*")
@@ -75,6 +80,7 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
     lang = detect_language(original)
     text = unicodedata.normalize("NFKC", original).translate(_PUNCT)
     text = text.casefold().translate(tables["traditional"])
+    text = mask(text, MASK)       # phone, ID-card and bank-card numbers are never read as facts
     text = _MASKED.sub(MASK, text)
     if tables["variants_pattern"]:
         rx = _variant_rx_cache.get(tables["variants_pattern"])

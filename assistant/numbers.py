@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4,
@@ -47,7 +48,16 @@ def _parse_english(s: str) -> float | None:
 
 
 def parse_number(text: str) -> float | None:
-    """The value of a number written in digits, Chinese numerals or a mix; None if unreadable."""
+    """The value of a number written in digits, Chinese numerals or a mix; None if unreadable
+    (or too large to be a number anyone means: infinite or not a number)."""
+    try:
+        value = _parse_number(text)
+    except OverflowError:         # hundreds of digits
+        return None
+    return value if value is None or math.isfinite(value) else None
+
+
+def _parse_number(text: str) -> float | None:
     s = text.strip().casefold().replace(",", "")
     if not s:
         return None

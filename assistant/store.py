@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
 import threading
 from pathlib import Path
@@ -26,6 +27,7 @@ from .errors import AssistantError
 from .redact import redact
 
 FORMAT = "credit-assistant-conversation"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 VERSION = 1
 SUFFIX = ".json"
 
@@ -129,7 +131,8 @@ class Store:
                            "answer": redact(t["answer"], lang) if t.get("answer") else t.get("answer")}
                           for t in turns],
             }
-            text = json.dumps(payload, ensure_ascii=False, indent=1)
+            # a lone surrogate (an undecodable byte typed or pasted) cannot be written as UTF-8
+            text = _SURROGATE.sub("\ufffd", json.dumps(payload, ensure_ascii=False, indent=1))
             try:
                 paths.private_dir(self.dir)
                 write_private(self.path, text, force=True)

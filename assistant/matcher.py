@@ -145,7 +145,8 @@ def build_index(kb) -> dict:
                 if c in kb.topics else [] for c in classes]
     domain_terms = sorted({normalise(t, tables, 10**6).text for t in kb.scope.get("domain_terms", [])} - {""})
     return {
-        "classes": classes, "labels": array("B", labels), "texts": texts,
+        # one byte per example while there are fewer than 256 classes, four beyond
+        "classes": classes, "labels": array("B" if len(classes) < 256 else "I", labels), "texts": texts,
         "vocab": vocab, "idf": idf,
         "postings": SparseRows(postings), "centroids": SparseRows(centroids),
         "nb_rows": SparseRows(nb_rows), "nb_default": nb_default,

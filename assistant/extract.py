@@ -42,6 +42,7 @@ def compile_extractors(kb) -> dict:
     facts = {}
     for key, f in kb.facts.items():
         spec = {"values": [], "numbers": [], "amount": None, "user_only": f["user_only"],
+                "stated_in_questions": f["stated_in_questions"],
                 "int": f["type"] == "int", "shadows": tuple(f["shadows"])}
         for v in f["values"]:
             for p in v["patterns"]:
@@ -190,7 +191,8 @@ class Extractor:
                                              f["shadows"]))
             if f["amount"]:
                 found.extend(self._amount_changes(text, chars, key, f["amount"]))
-            found = [m for m in found if not self._hypothetical(text, m)]
+            found = [m for m in found
+                     if not self._hypothetical(text, m, conditional=not f["stated_in_questions"])]
             if f["user_only"] and self.others_rx is not None:
                 found = [m for m in found if not self._about_others(text, m.start)]
             mentions.extend(found)
@@ -216,7 +218,7 @@ class Extractor:
         return any(len(before) - m.end() <= self.gap and not _a_not_a(before, m)
                    for m in self.negator_rx.finditer(before))
 
-    def _hypothetical(self, text: str, m: Mention) -> bool:
+    def _hypothetical(self, text: str, m: Mention, conditional: bool = True) -> bool:
         """Is the mention in a general or conditional question rather than a statement?
 
         "什么是多头借贷", "如果换了手机号": always. "提前还款会影响额度吗": unless the mention
@@ -226,7 +228,7 @@ class Extractor:
         clause = before + text[m.start:m.end] + after
         if self.hypothetical_rx is not None and self.hypothetical_rx.search(clause):
             return True
-        if self.conditional_rx is not None and self.conditional_rx.search(clause):
+        if conditional and self.conditional_rx is not None and self.conditional_rx.search(clause):
             done = self.done_rx is not None and self.done_rx.search(text[m.start:m.end + 2])
             return not done
         return False

@@ -306,6 +306,7 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
     settings = models.get("settings.yaml")
     if settings is not None:
         refs("settings.yaml", "settings", "core_remedies", settings.core_remedies, "remedies.yaml")
+        refs("settings.yaml", "settings", "showcase_topics", settings.showcase_topics, "topics.yaml")
 
     from .numbers import NUMBER_EN_PATTERN, NUMBER_PATTERN
 

@@ -240,8 +240,9 @@ class Renderer:
             if topic else None,
             "alternatives": [{"id": a["topic"], "title": kb.topics[a["topic"]]["title"][lang],
                               "confidence": a["confidence"]} for a in match["alternatives"]
-                             if a["topic"] in kb.topics],
-            "can_help_with": [t["title"][lang] for t in kb.topics.values()],
+                             if a["topic"] in kb.topics
+                             and a["confidence"] >= kb.settings["matcher"]["suggest_above"]],
+            "showcase": [kb.topics[t]["title"][lang] for t in kb.settings["showcase_topics"]],
             "explains_causes": bool(advice["causes"]),
             "causes": [cause_view(c) for c in principal],
             "possible_causes": [cause_view(c) for c in possible],

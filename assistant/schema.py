@@ -194,6 +194,9 @@ class Fact(Model):
     fixed_reason: Text | None = None
     # Not read from a clause about someone else ("我儿子今年5岁").
     user_only: bool = False
+    # Stated even inside a question ("芝麻分63算高吗" states a score); otherwise questions about
+    # consequences ("提前还款会影响额度吗") state nothing. General questions ("如果…") never state.
+    stated_in_questions: bool = False
     # For number facts: facts an overlapping number mention speaks for instead
     # ("芝麻分降到了六百四" is about the score, not the limit).
     shadows: list[Id] = []
@@ -263,6 +266,9 @@ class MatcherSettings(Model):
     missing_keyword: float = Field(1.0, ge=0, le=1)
     margin: float = Field(0.03, ge=0, le=1)
     alternatives: int = Field(3, ge=1, le=10)
+    # An abstention's answer offers only alternatives at least this confident as "did you mean";
+    # below it, the question is likely unrelated and the answer shows what the assistant covers.
+    suggest_above: float = Field(0.1, ge=0, le=1)
 
 
 class Settings(Model):
@@ -277,6 +283,8 @@ class Settings(Model):
     remedies_in_full: int = Field(3, ge=1, le=20)
     # At most this many unknown facts listed as "still unknown" (those that matter most first).
     unknown_listed: int = Field(5, ge=1, le=30)
+    # Topics shown as examples of what the assistant covers when a question is out of scope.
+    showcase_topics: list[Id] = []
     matcher: MatcherSettings = MatcherSettings()
 
     @field_validator("bands")

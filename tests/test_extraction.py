@@ -34,6 +34,8 @@ def test_extraction_accuracy(bot):
     ("我儿子今年8岁", {}),
     ("提前还款会影响借呗吗", {}),
     ("电话138****1234", {}),
+    ("芝麻分63算高吗", {"sesame_score": 63}),           # a score stated inside a question is stated
+    ("18岁能开通借呗吗", {}),                            # a general question about age
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

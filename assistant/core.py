@@ -57,7 +57,9 @@ class Assistant:
     def match(self, question: str) -> dict:
         """Only normalisation and matching: the contract's `match` plus the full `ranking`."""
         norm = normalise(question, self.kb.derived["normalise"], self.kb.settings["input_limit"])
-        return self.matcher.match(norm.text)
+        match = self.matcher.match(norm.text)
+        del match["scores"]
+        return match
 
     def conversation(self, lang: str = "auto"):
         from .conversation import Conversation
@@ -140,9 +142,15 @@ class Assistant:
 
         # 3. match (a short reply or a bare statement of facts stays in the conversation's topic)
         match = self.matcher.match(norm.text)
-        ranking = match.pop("ranking")
-        if context.topic and (reply is not None or (match["abstained"] and stated)):
-            match.update(topic=context.topic, abstained=False, from_context=True)
+        match.pop("ranking")
+        scores = match.pop("scores")
+        # "我芝麻分700" after a closure question adds a fact to that analysis; it is not a new
+        # question about what scores mean
+        adds_facts = bool(stated) and not self.extractor.asks(norm.text) and context.topic is not None \
+            and kb.topics[context.topic]["explains_causes"]
+        if context.topic and (reply is not None or adds_facts or (match["abstained"] and stated)):
+            match.update(topic=context.topic, abstained=False, from_context=True,
+                         confidence=scores[context.topic])
             match["alternatives"] = [a for a in match["alternatives"] if a["topic"] != context.topic][:2]
         else:
             match["from_context"] = False

@@ -72,6 +72,7 @@ def compile_extractors(kb) -> dict:
         "hypothetical": "|".join(f"(?:{p})" for p in hypo.get("always", [])),
         "conditional": "|".join(f"(?:{p})" for p in hypo.get("unless_done", [])),
         "done": "|".join(f"(?:{p})" for p in hypo.get("done", [])),
+        "questions": "|".join(f"(?:{p})" for p in lex.get("question_markers", [])),
     }
 
 
@@ -164,6 +165,7 @@ class Extractor:
         self.hypothetical_rx = _maybe(spec["hypothetical"])
         self.conditional_rx = _maybe(spec["conditional"])
         self.done_rx = _maybe(spec["done"])
+        self.question_rx = _maybe(spec["questions"])
         self.facts = spec["facts"]
 
     # ------------------------------------------------------------------ reading text
@@ -237,6 +239,10 @@ class Extractor:
         """Is the clause before `start` about someone other than the user?"""
         before = _CLAUSE_END.split(text[max(0, start - 30):start])[-1]
         return bool(self.others_rx.search(before))
+
+    def asks(self, text: str) -> bool:
+        """Does the text ask something (吗, 为什么, how …), rather than only state facts?"""
+        return self.question_rx is not None and bool(self.question_rx.search(text))
 
     def reply_value(self, key: str, text: str):
         """The value a short reply ("没有", "no", "很少", "680") gives the fact just asked about."""

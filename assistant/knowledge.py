@@ -319,11 +319,12 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
             if k not in facts:
                 problems.append(f"facts.yaml: {f.key}.shadows[{j}]: unknown fact {k!r}")
     if lexicon is not None:
-        for i, p in enumerate(lexicon.others):
-            try:
-                re.compile(p)
-            except re.error as exc:
-                problems.append(f"lexicon.yaml: others[{i}]: not a valid regular expression: {exc}")
+        for field in ("others", "question_markers"):
+            for i, p in enumerate(getattr(lexicon, field)):
+                try:
+                    re.compile(p)
+                except re.error as exc:
+                    problems.append(f"lexicon.yaml: {field}[{i}]: not a valid regular expression: {exc}")
         for kind, patterns in lexicon.hypothetical.items():
             for i, p in enumerate(patterns):
                 try:

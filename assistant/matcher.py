@@ -255,7 +255,8 @@ class Matcher:
         return out
 
     def match(self, text: str) -> dict:
-        """The contract's `match`: topic or abstention, confidence, alternatives; plus `ranking`."""
+        """The contract's `match`: topic or abstention, confidence, alternatives; plus `ranking`
+        (every topic, best first) and `scores` (every topic's confidence) for callers to pop."""
         s = self.settings
         scores = self.scores(text)
         position = self._position
@@ -274,4 +275,5 @@ class Matcher:
             "abstained": abstain,
             "alternatives": [{"topic": t, "confidence": round(scores[t], 3)} for t in alternatives],
             "ranking": ranking,
+            "scores": {t: round(scores[t], 3) for t in self.topics},
         }

@@ -316,6 +316,9 @@ class Lexicon(Model):
     # statement: `always` ("如果", "什么是"), `unless_done` ("会…吗") unless the mention itself
     # matches `done` ("了", "过": it happened).
     hypothetical: dict[Literal["always", "unless_done", "done"], list[NonEmpty]] = {}
+    # Regular expressions that make a message a question. A message that only states facts,
+    # after a closure question, adds them to that analysis instead of starting a new topic.
+    question_markers: list[NonEmpty] = []
     # Named sub-patterns usable in fact patterns as {NAME}.
     macros: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")], NonEmpty] = {}
 

@@ -192,3 +192,14 @@ def test_open_points_bound_what_unknown_facts_can_add(kb, data):
     after = {c["id"]: c for c in scoring.rank(kb, {**facts, **added}, "en")}
     for cid, cause in before.items():
         assert after[cid]["points"] - cause["points"] <= cause["open_points"]
+
+
+def test_a_statement_of_facts_stays_in_the_closure_analysis(bot):
+    chat = bot.conversation()
+    chat.send("借呗突然被关了")
+    added = chat.send("我芝麻分700,网贷有三个")
+    assert added.match.topic == "why_closed" and added.match.from_context
+    assert added.facts["sesame_score"] == 700 and added.facts["other_debt"] == "heavy"
+    assert added.causes[0].id == "multi_lending"
+    question = chat.send("那会影响征信吗")           # a new question moves on
+    assert question.match.topic == "credit_report_impact" and not question.match.from_context

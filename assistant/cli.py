@@ -22,6 +22,19 @@ EXAMPLES = """examples:
   credit-assistant chat"""
 
 
+BATCH_NOTES = """input lines (JSON, UTF-8; blank lines are skipped):
+  {"question": "借呗为什么被关了", "facts": {"sesame_score": 630}, "what_if": {"other_debt": "none"}, "lang": "zh"}
+  question is required; facts, what_if (fact key -> value) and lang (auto|zh|en) are optional.
+output lines, one per input line that is not blank, in order:
+  the Advice that `ask --format json` prints, on one line (json.dumps, ensure_ascii=False), or
+  {"line": N, "error": "one sentence"} for a line that cannot be answered; the rest goes on.
+exit status: 0 when every line got its output line (errors are counted on stderr),
+  2 bad usage or unreadable input, 3 invalid knowledge base, 4 output file not written.
+examples:
+  credit-assistant batch cases.jsonl -o answers.jsonl
+  cat cases.jsonl | credit-assistant batch - --jobs 4 > answers.jsonl"""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one sentence and exit 2."""
 
@@ -84,8 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     _kb_option(ev)
 
     batch = sub.add_parser("batch", help="answer many questions: JSON lines in, Advice JSON lines out",
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
                            description="Read one {\"question\": …, \"facts\": {…}} per line and write one "
-                                       "Advice JSON per line, in order.")
+                                       "Advice JSON per line, in order.",
+                           epilog=BATCH_NOTES)
     batch.add_argument("input", metavar="IN.jsonl", help="input file, or - for standard input")
     batch.add_argument("-o", "--output", metavar="OUT.jsonl", help="output file (default: standard output)")
     batch.add_argument("--force", action="store_true", help="overwrite an existing output file")

@@ -306,3 +306,16 @@ def test_a_bug_on_one_line_is_an_error_record_not_a_crash(bot, monkeypatch):
     monkeypatch.setattr(bot, "advise", broken)
     record = json.loads(batch.answer_line(bot, 3, '{"question": "借呗为什么被关了"}'))
     assert record == {"line": 3, "error": "Line 3 could not be answered (internal error: KeyError)."}
+
+
+def test_the_documented_example_line_is_answered(bot, tmp_path, capsys):
+    from assistant.cli import BATCH_NOTES
+
+    example = BATCH_NOTES.splitlines()[1].strip()
+    record = json.loads(example)
+    src = tmp_path / "in.jsonl"
+    src.write_text(example + "\n", encoding="utf-8")
+    assert main(["batch", str(src)]) == 0
+    out = capsys.readouterr().out
+    assert out == _expected(bot, record) + "\n"
+    assert json.loads(out)["what_if"]["changes"] == {"other_debt": "none"}

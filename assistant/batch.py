@@ -271,7 +271,9 @@ def run_batch(args) -> int:
     if args.force and not args.output:
         raise UsageError("--force only applies with -o/--output FILE.")
     if args.output:
-        _check_output(args.output, args.force)
+        from .export import check_target
+
+        check_target(args.output, args.force)     # fail before the work, not after it
     items = read_items(args.input)
     bot = Assistant.load(args.kb)
 
@@ -309,22 +311,6 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0)) or 1
     except (AttributeError, OSError):
         return os.cpu_count() or 1
-
-
-def _check_output(path: str, force: bool) -> None:
-    """Fail before any work when the output cannot be written (the write checks again)."""
-    from pathlib import Path
-
-    from .errors import ExportError
-
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise ExportError(f"Cannot write to {target}: it is a directory; give a file name.")
-    if target.exists() and not force:
-        raise ExportError(f"{target} already exists; use --force to overwrite it.")
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise ExportError(f"Cannot write to {target}: the directory {parent} does not exist.")
 
 
 def _summary(total: int, errors: list[int], seconds: float, output: str | None) -> None:

@@ -8,6 +8,22 @@ from pathlib import Path
 from .errors import ExportError
 
 
+def check_target(path: str | os.PathLike, force: bool = False) -> tuple[Path, Path]:
+    """The file and its directory, if the file may be written there; ExportError if not.
+
+    Callers with long work ahead (batch) check first, so a bad path fails before the work.
+    """
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise ExportError(f"Cannot write to {target}: it is a directory; give a file name.")
+    if target.exists() and not force:
+        raise ExportError(f"{target} already exists; use --force to overwrite it.")
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise ExportError(f"Cannot write to {target}: the directory {directory} does not exist.")
+    return target, directory
+
+
 def write_private(path: str | os.PathLike, text: str, force: bool = False) -> Path:
     """Write `text` to `path` (mode 0600) via a temporary file in the same directory.
 
@@ -16,14 +32,7 @@ def write_private(path: str | os.PathLike, text: str, force: bool = False) -> Pa
     """
     import tempfile
 
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise ExportError(f"Cannot export to {target}: it is a directory; give a file name.")
-    if target.exists() and not force:
-        raise ExportError(f"{target} already exists; use --force to overwrite it.")
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise ExportError(f"Cannot export to {target}: the directory {directory} does not exist.")
+    target, directory = check_target(path, force)
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")

@@ -172,7 +172,7 @@ class Assistant:
         what_if_result = None
         if changes:
             after_facts, _ = check_ranges(kb, {**merged, **changes})
-            what_if_result = {"changes": changes, "causes_before": scoring.rank(kb, scorable, lang),
+            what_if_result = {"changes": changes, "causes_before": causes or scoring.rank(kb, scorable, lang),
                               "causes_after": scoring.rank(kb, after_facts, lang)}
 
         advice = {

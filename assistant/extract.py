@@ -66,6 +66,7 @@ def compile_extractors(kb) -> dict:
     return {
         "facts": facts,
         "negators": _alternation(lex.get("negators", [])),
+        "not_negations": _alternation(lex.get("negation_exceptions", [])),
         "breakers": _alternation(lex.get("negation_breakers", [])),
         "others": "|".join(f"(?:{p})" for p in lex.get("others", [])),
         "gap": lex.get("negation_gap", 4),
@@ -166,6 +167,7 @@ class Extractor:
         self.conditional_rx = _maybe(spec["conditional"])
         self.done_rx = _maybe(spec["done"])
         self.question_rx = _maybe(spec["questions"])
+        self.not_negation_rx = _maybe(spec["not_negations"])
         self.facts = spec["facts"]
 
     # ------------------------------------------------------------------ reading text
@@ -217,7 +219,9 @@ class Extractor:
         before = _CLAUSE_END.split(text[max(0, start - self.gap - 8):start])[-1]
         if self.breaker_rx is not None:
             before = self.breaker_rx.split(before)[-1]
+        offset = start - len(before)
         return any(len(before) - m.end() <= self.gap and not _a_not_a(before, m)
+                   and not (self.not_negation_rx and self.not_negation_rx.match(text, offset + m.start()))
                    for m in self.negator_rx.finditer(before))
 
     def _hypothetical(self, text: str, m: Mention, conditional: bool = True) -> bool:
@@ -315,13 +319,14 @@ def _a_not_a(text: str, m: re.Match) -> bool:
 
 
 def _unshadowed(mentions: list[Mention]) -> list[Mention]:
-    """Drop mentions that overlap one which claims them ("信用卡逾期" is about another lender,
-    so its 逾期 is not the user's own 借呗 record)."""
+    """Drop mentions that start inside one which claims them ("信用卡逾期" is about another
+    lender, so its 逾期 is not the user's own 借呗 record; but in "借呗和网商贷都关了" the 借呗
+    mention starts before the 网商贷 one and stands)."""
     claims = [m for m in mentions if m.shadows]
     if not claims:
         return mentions
     return [m for m in mentions
-            if not any(m.fact in c.shadows and m.start < c.end and c.start < m.end for c in claims)]
+            if not any(m.fact in c.shadows and c.start <= m.start < c.end and m is not c for c in claims)]
 
 
 _REPLY_PUNCT = re.compile(r"[\s,.;:!?，。；：！？~\-\"'()]+")

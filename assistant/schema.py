@@ -305,6 +305,8 @@ class Lexicon(Model):
     traditional: dict[NonEmpty, NonEmpty] = {}
     # Words that negate the phrase right after them.
     negators: list[NonEmpty] = []
+    # Words that start with a negator but negate nothing (不好, 不少, 不过, 没想到).
+    negation_exceptions: list[NonEmpty] = []
     # How far (in characters) a negator may stand before what it negates.
     negation_gap: int = Field(4, ge=0, le=20)
     # Words that end a negation's reach (但是, but …).

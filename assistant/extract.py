@@ -16,6 +16,7 @@ from .knowledge import expand_macros
 from .numbers import NUMBER_EN_PATTERN, NUMBER_PATTERN, parse_number
 
 # Where a clause ends: a negation, a question or a person named earlier reaches no further.
+_CLAUSE_REACH = 80   # characters looked at on each side of a mention
 _CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]")
 
 
@@ -29,7 +30,16 @@ class Mention:
 
 
 def _alternation(words) -> str:
-    return "|".join(map(re.escape, sorted({w.casefold() for w in words}, key=len, reverse=True)))
+    """Words as one alternation, longest first; English words only as whole words ("no" is not
+    in "now")."""
+    def piece(word: str) -> str:
+        escaped = re.escape(word)
+        if word[:1].isascii() and word[:1].isalpha() and not word.startswith("n'"):
+            escaped = r"\b" + escaped
+        if word[-1:].isascii() and word[-1:].isalpha():
+            escaped += r"\b"
+        return escaped
+    return "|".join(piece(w) for w in sorted({w.casefold() for w in words}, key=len, reverse=True))
 
 
 def _lazy(pattern: str) -> LazyPattern:
@@ -67,6 +77,7 @@ def compile_extractors(kb) -> dict:
         "facts": facts,
         "negators": _alternation(lex.get("negators", [])),
         "not_negations": _alternation(lex.get("negation_exceptions", [])),
+        "self": "|".join(f"(?:{p})" for p in lex.get("self_words", [])),
         "breakers": _alternation(lex.get("negation_breakers", [])),
         "others": "|".join(f"(?:{p})" for p in lex.get("others", [])),
         "gap": lex.get("negation_gap", 4),
@@ -168,6 +179,7 @@ class Extractor:
         self.done_rx = _maybe(spec["done"])
         self.question_rx = _maybe(spec["questions"])
         self.not_negation_rx = _maybe(spec["not_negations"])
+        self.self_rx = _maybe(spec["self"])
         self.facts = spec["facts"]
 
     # ------------------------------------------------------------------ reading text
@@ -205,8 +217,8 @@ class Extractor:
     @staticmethod
     def _clause(text: str, start: int, end: int) -> tuple[str, str]:
         """The clause around a mention: the text before it and after it, up to punctuation."""
-        before = _CLAUSE_END.split(text[max(0, start - 40):start])[-1]
-        after = _CLAUSE_END.split(text[end:end + 40])[0]
+        before = _CLAUSE_END.split(text[max(0, start - _CLAUSE_REACH):start])[-1]
+        after = _CLAUSE_END.split(text[end:end + _CLAUSE_REACH])[0]
         return before, after
 
     def _negated(self, text: str, start: int) -> bool:
@@ -216,6 +228,10 @@ class Extractor:
         """
         if self.negator_rx is None or self.negator_rx.match(text, start):
             return False
+        # a negator the phrase starts inside of (木有信用卡: the phrase matched from 有)
+        for m in self.negator_rx.finditer(text, max(0, start - 3), start + 3):
+            if m.start() < start < m.end():
+                return True
         before = _CLAUSE_END.split(text[max(0, start - self.gap - 8):start])[-1]
         if self.breaker_rx is not None:
             before = self.breaker_rx.split(before)[-1]
@@ -240,9 +256,13 @@ class Extractor:
         return False
 
     def _about_others(self, text: str, start: int) -> bool:
-        """Is the clause before `start` about someone other than the user?"""
-        before = _CLAUSE_END.split(text[max(0, start - 30):start])[-1]
-        return bool(self.others_rx.search(before))
+        """Is the clause before `start` about someone other than the user? ("我儿子今年8岁"; but
+        "我老公说我借呗被关了" is about the user again.)"""
+        before = _CLAUSE_END.split(text[max(0, start - _CLAUSE_REACH):start])[-1]
+        others = list(self.others_rx.finditer(before))
+        if not others:
+            return False
+        return not (self.self_rx is not None and self.self_rx.search(before, others[-1].end()))
 
     def asks(self, text: str) -> bool:
         """Does the text ask something (吗, 为什么, how …), rather than only state facts?"""

@@ -319,7 +319,7 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
             if k not in facts:
                 problems.append(f"facts.yaml: {f.key}.shadows[{j}]: unknown fact {k!r}")
     if lexicon is not None:
-        for field in ("others", "question_markers"):
+        for field in ("others", "self_words", "question_markers"):
             for i, p in enumerate(getattr(lexicon, field)):
                 try:
                     re.compile(p)

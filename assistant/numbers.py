@@ -23,14 +23,24 @@ _EN_UNITS = {w: i for i, w in enumerate(
 _EN_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if i > 1}
 _EN_SMALL = "|".join(sorted([*_EN_UNITS, *_EN_TENS], key=len, reverse=True))
 # English number words worth reading: "seven hundred and forty", "thirty-five" (a lone "one" is not).
+_EN_DIGIT = "one|two|three|four|five|six|seven|eight|nine"
+_EN_TEENS_TENS = "|".join(w for w in [*_EN_UNITS, *_EN_TENS] if (_EN_UNITS.get(w) or _EN_TENS.get(w, 0)) >= 10)
 NUMBER_EN_PATTERN = (rf"(?:(?:{_EN_SMALL})[ -]hundred(?:[ -](?:and[ -])?(?:{_EN_SMALL})(?:[ -](?:{_EN_SMALL}))?)?"
+                     # "six fifty" = 650, as scores are said aloud
+                     rf"|(?:{_EN_DIGIT})[ -](?:{_EN_TEENS_TENS})(?:[ -](?:{_EN_DIGIT}))?"
                      rf"|(?:{'|'.join(_EN_TENS)})(?:[ -](?:{'|'.join(w for w in _EN_UNITS if w != 'zero')}))?)")
 
 
 def _parse_english(s: str) -> float | None:
+    words = [w for w in s.replace("-", " ").split() if w != "and"]
+    # "six fifty" → 650: a digit word straight before a tens or teens word counts in hundreds
+    if len(words) >= 2 and 1 <= _EN_UNITS.get(words[0], 0) <= 9 and (
+            _EN_TENS.get(words[1]) or 10 <= _EN_UNITS.get(words[1], 0) <= 19):
+        rest = _parse_english(" ".join(words[1:]))
+        return None if rest is None else 100 * _EN_UNITS[words[0]] + rest
     total = 0
     current = 0
-    for word in s.replace("-", " ").split():
+    for word in words:
         if word == "and":
             continue
         if word in _EN_UNITS:

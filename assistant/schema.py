@@ -314,6 +314,8 @@ class Lexicon(Model):
     # People other than the user (regular expressions); a `user_only` fact is not read from a
     # clause that names one of them before the mention.
     others: list[NonEmpty] = []
+    # The user (regular expressions): named after another person, the clause is the user's again.
+    self_words: list[NonEmpty] = []
     # Regular expressions that make a mention a general or conditional question, not a
     # statement: `always` ("如果", "什么是"), `unless_done` ("会…吗") unless the mention itself
     # matches `done` ("了", "过": it happened).

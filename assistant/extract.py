@@ -251,7 +251,9 @@ class Extractor:
         if self.hypothetical_rx is not None and self.hypothetical_rx.search(clause):
             return True
         if conditional and self.conditional_rx is not None and self.conditional_rx.search(clause):
-            done = self.done_rx is not None and self.done_rx.search(text[m.start:m.end + 2])
+            # it happened: 了/过 just after a Chinese phrase, was/got/has been just before an English one
+            done = self.done_rx is not None and self.done_rx.search(
+                before[-12:] + text[m.start:m.end] + after[:2])
             return not done
         return False
 

@@ -343,13 +343,16 @@ def _show(v) -> str:
     return str(v).lower() if isinstance(v, bool) else str(v)
 
 
-def expand_macros(pattern: str, macros: dict[str, str]) -> str:
-    """Replace `{NAME}` with the lexicon's macro NAME (as a non-capturing group)."""
+def expand_macros(pattern: str, macros: dict[str, str], depth: int = 0) -> str:
+    """Replace `{NAME}` with the lexicon's macro NAME (as a non-capturing group); a macro may
+    use other macros."""
     def sub(m: re.Match) -> str:
         name = m.group(1)
         if name not in macros:
             raise KeyError(name)
-        return f"(?:{macros[name]})"
+        if depth > 4:
+            raise KeyError(f"{name} (macros nested too deep, or in a circle)")
+        return f"(?:{expand_macros(macros[name], macros, depth + 1)})"
     return re.sub(r"\{([A-Z][A-Z0-9_]*)\}", sub, pattern)
 
 

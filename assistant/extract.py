@@ -84,6 +84,7 @@ def compile_extractors(kb) -> dict:
         "hypothetical": "|".join(f"(?:{p})" for p in hypo.get("always", [])),
         "conditional": "|".join(f"(?:{p})" for p in hypo.get("unless_done", [])),
         "done": "|".join(f"(?:{p})" for p in hypo.get("done", [])),
+        "done_before": "|".join(f"(?:{p})" for p in hypo.get("done_before", [])),
         "questions": "|".join(f"(?:{p})" for p in lex.get("question_markers", [])),
     }
 
@@ -177,6 +178,7 @@ class Extractor:
         self.hypothetical_rx = _maybe(spec["hypothetical"])
         self.conditional_rx = _maybe(spec["conditional"])
         self.done_rx = _maybe(spec["done"])
+        self.done_before_rx = _maybe(spec["done_before"])
         self.question_rx = _maybe(spec["questions"])
         self.not_negation_rx = _maybe(spec["not_negations"])
         self.self_rx = _maybe(spec["self"])
@@ -252,8 +254,8 @@ class Extractor:
             return True
         if conditional and self.conditional_rx is not None and self.conditional_rx.search(clause):
             # it happened: 了/过 just after a Chinese phrase, was/got/has been just before an English one
-            done = self.done_rx is not None and self.done_rx.search(
-                before[-12:] + text[m.start:m.end] + after[:2])
+            done = (self.done_rx is not None and self.done_rx.search(text[m.start:m.end] + after[:2])) or (
+                self.done_before_rx is not None and self.done_before_rx.search(before[-12:]))
             return not done
         return False
 

@@ -52,7 +52,28 @@ def compile_lexicon(lexicon: dict) -> dict:
         "traditional": str.maketrans(lexicon.get("traditional", {})),
         "variants": variants,
         "variants_pattern": pattern,
+        "spelling": sorted({w.casefold() for w in lexicon.get("spelling", [])}),
     }
+
+
+_ENGLISH_WORD = re.compile(r"[a-z]{4,}")
+
+
+def _correct_spelling(text: str, words: list[str]) -> str:
+    """Domain words misspelt by a letter or two (sesmae, jeibei, scor) to their spelling: only
+    words of four letters or more, with the same first letter and length within one."""
+    from rapidfuzz import fuzz, process
+
+    known = set(words)
+
+    def fix(m: re.Match) -> str:
+        word = m.group(0)
+        if word in known:
+            return word
+        near = [w for w in words if w[0] == word[0] and abs(len(w) - len(word)) <= 1]
+        best = process.extractOne(word, near, scorer=fuzz.ratio, score_cutoff=80) if near else None
+        return best[0] if best else word
+    return _ENGLISH_WORD.sub(fix, text)
 
 
 def detect_language(text: str) -> str:
@@ -82,6 +103,8 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
     text = text.casefold().translate(tables["traditional"])
     text = mask(text, MASK)       # phone, ID-card and bank-card numbers are never read as facts
     text = _MASKED.sub(MASK, text)
+    if tables.get("spelling"):
+        text = _correct_spelling(text, tables["spelling"])
     if tables["variants_pattern"]:
         rx = _variant_rx_cache.get(tables["variants_pattern"])
         if rx is None:

@@ -303,6 +303,8 @@ class Lexicon(Model):
     variants: dict[NonEmpty, list[NonEmpty]] = {}
     # traditional → simplified, one character each.
     traditional: dict[NonEmpty, NonEmpty] = {}
+    # English domain words whose near misspellings (one or two letters) are corrected.
+    spelling: list[NonEmpty] = []
     # Words that negate the phrase right after them.
     negators: list[NonEmpty] = []
     # Words that start with a negator but negate nothing (不好, 不少, 不过, 没想到).
@@ -317,9 +319,10 @@ class Lexicon(Model):
     # The user (regular expressions): named after another person, the clause is the user's again.
     self_words: list[NonEmpty] = []
     # Regular expressions that make a mention a general or conditional question, not a
-    # statement: `always` ("如果", "什么是"), `unless_done` ("会…吗") unless the mention itself
-    # matches `done` ("了", "过": it happened).
-    hypothetical: dict[Literal["always", "unless_done", "done"], list[NonEmpty]] = {}
+    # statement: `always` ("如果", "什么是"), `unless_done` ("会…吗") unless it happened: the
+    # mention or the two characters after it match `done` ("了", "过"), or the words just before
+    # it match `done_before` ("was", "got").
+    hypothetical: dict[Literal["always", "unless_done", "done", "done_before"], list[NonEmpty]] = {}
     # Regular expressions that make a message a question. A message that only states facts,
     # after a closure question, adds them to that analysis instead of starting a new topic.
     question_markers: list[NonEmpty] = []

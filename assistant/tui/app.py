@@ -406,14 +406,20 @@ class ChatApp(App[int]):
             out[key] = value
         return out
 
-    async def _cmd_set(self, rest: str, said: str) -> None:
+    async def _changes(self, command: str, rest: str) -> dict | None:
+        """The KEY=VALUE pairs of /set or /whatif, or None after saying what is wrong."""
         if not rest:
-            await self.note(self._usage("/set"), error=True)
-            return
+            await self.note(self._usage(command), error=True)
+            return None
         try:
-            changes = self._assignments(rest)
+            return self._assignments(rest)
         except ValueError as exc:
             await self.note(_sentence(exc), error=True)
+            return None
+
+    async def _cmd_set(self, rest: str, said: str) -> None:
+        changes = await self._changes("/set", rest)
+        if changes is None:
             return
         r, lang, conv = self.renderer, self.lang, self.conversation
         await self.note("\n".join(fill(self.L["tui_fact_set"], fact=r.fact_title(k, lang),
@@ -449,16 +455,11 @@ class ChatApp(App[int]):
         self._start_turn(said, job)
 
     async def _cmd_whatif(self, rest: str, said: str) -> None:
-        if not rest:
-            await self.note(self._usage("/whatif"), error=True)
-            return
-        if self.conversation.last is None:
+        if rest and self.conversation.last is None:
             await self.note(self.L["tui_nothing_yet"], error=True)
             return
-        try:
-            changes = self._assignments(rest)
-        except ValueError as exc:
-            await self.note(_sentence(exc), error=True)
+        changes = await self._changes("/whatif", rest)
+        if changes is None:
             return
         lang = self.lang
         for key in changes:

@@ -319,18 +319,14 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
             if k not in facts:
                 problems.append(f"facts.yaml: {f.key}.shadows[{j}]: unknown fact {k!r}")
     if lexicon is not None:
-        for field in ("others", "self_words", "question_markers"):
-            for i, p in enumerate(getattr(lexicon, field)):
-                try:
-                    re.compile(p)
-                except re.error as exc:
-                    problems.append(f"lexicon.yaml: {field}[{i}]: not a valid regular expression: {exc}")
-        for kind, patterns in lexicon.hypothetical.items():
+        lists = {field: getattr(lexicon, field) for field in ("others", "self_words", "question_markers")}
+        lists.update({f"hypothetical.{kind}": patterns for kind, patterns in lexicon.hypothetical.items()})
+        for path, patterns in lists.items():
             for i, p in enumerate(patterns):
                 try:
                     re.compile(p)
                 except re.error as exc:
-                    problems.append(f"lexicon.yaml: hypothetical.{kind}[{i}]: not a valid regular expression: {exc}")
+                    problems.append(f"lexicon.yaml: {path}[{i}]: not a valid regular expression: {exc}")
     return problems
 
 

@@ -247,7 +247,6 @@ class Renderer:
             "causes": [cause_view(c) for c in principal],
             "possible_causes": [cause_view(c) for c in possible],
             "more_causes": len(positive) - len(principal),
-            "all_causes": [cause_view(c) for c in advice["causes"]],
             "unknown": [self.fact_title(k, lang) for k in unknown[:n_unknown]],
             "more_unknown": max(0, len(unknown) - n_unknown),
             "remedies": remedies, "impacts": impacts,

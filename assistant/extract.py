@@ -17,7 +17,12 @@ from .numbers import NUMBER_EN_PATTERN, NUMBER_PATTERN, parse_number
 
 # Where a clause ends: a negation, a question or a person named earlier reaches no further.
 _CLAUSE_REACH = 80   # characters looked at on each side of a mention
-_CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]")
+# A space between two Chinese characters ends a clause too: people type one instead of a comma
+# ("借呗没了 支付宝天天用").
+_CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]|(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])")
+_SENTENCE_END = re.compile(r"[.;!?。；！？\n]")
+# How far after a correction ("不对", "wait no") a bare number restates the fact just before it.
+_CORRECTION_REACH = 24
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,11 @@ def compile_extractors(kb) -> dict:
         "self": "|".join(f"(?:{p})" for p in lex.get("self_words", [])),
         "breakers": _alternation(lex.get("negation_breakers", [])),
         "others": "|".join(f"(?:{p})" for p in lex.get("others", [])),
+        "joint": "|".join(f"(?:{p})" for p in lex.get("joint", [])),
         "gap": lex.get("negation_gap", 4),
         "hypothetical": "|".join(f"(?:{p})" for p in hypo.get("always", [])),
+        "hypothetical_before": "|".join(f"(?:{p})" for p in hypo.get("before", [])),
+        "corrections": "|".join(f"(?:{p})" for p in lex.get("corrections", [])),
         "conditional": "|".join(f"(?:{p})" for p in hypo.get("unless_done", [])),
         "done": "|".join(f"(?:{p})" for p in hypo.get("done", [])),
         "done_before": "|".join(f"(?:{p})" for p in hypo.get("done_before", [])),
@@ -176,12 +184,15 @@ class Extractor:
         self.breaker_rx = _maybe(spec["breakers"])
         self.others_rx = _maybe(spec["others"])
         self.hypothetical_rx = _maybe(spec["hypothetical"])
+        self.hypothetical_before_rx = _maybe(spec.get("hypothetical_before", ""))
+        self.corrections_rx = _maybe(spec.get("corrections", ""))
         self.conditional_rx = _maybe(spec["conditional"])
         self.done_rx = _maybe(spec["done"])
         self.done_before_rx = _maybe(spec["done_before"])
         self.question_rx = _maybe(spec["questions"])
         self.not_negation_rx = _maybe(spec["not_negations"])
         self.self_rx = _maybe(spec["self"])
+        self.joint_rx = _maybe(spec.get("joint", ""))
         self.facts = spec["facts"]
 
     # ------------------------------------------------------------------ reading text
@@ -214,7 +225,30 @@ class Extractor:
             if f["user_only"] and self.others_rx is not None:
                 found = [m for m in found if not self._about_others(text, m.start)]
             mentions.extend(found)
+        corrections = ([] if self.corrections_rx is None
+                       else [(m.start(), m.end()) for m in self.corrections_rx.finditer(text)])
+        if corrections:
+            mentions.extend(self._restated_numbers(text, mentions, corrections))
+            mentions = _taken_back(mentions, corrections)
         return self._settle(_unshadowed(mentions))
+
+    def _restated_numbers(self, text: str, mentions: list[Mention], corrections) -> list[Mention]:
+        """"芝麻分720,哦不对,是702": a bare number just after a correction restates the number
+        fact mentioned just before the correction."""
+        found = []
+        for start, end in corrections:
+            before = [m for m in mentions if m.end <= start and start - m.end <= _CORRECTION_REACH
+                      and self.facts[m.fact]["int"]]
+            if not before:
+                continue
+            fact = before[-1].fact
+            if any(m.fact == fact and m.start >= end for m in mentions):
+                continue          # the fact is named again after the correction: that mention counts
+            number = _BARE_NUMBER.search(text, end, end + _CORRECTION_REACH)
+            n = parse_number(number.group("n")) if number else None
+            if n is not None and n == int(n):
+                found.append(Mention(number.start("n"), number.end("n"), fact, int(n)))
+        return found
 
     @staticmethod
     def _clause(text: str, start: int, end: int) -> tuple[str, str]:
@@ -252,6 +286,8 @@ class Extractor:
         clause = before + text[m.start:m.end] + after
         if self.hypothetical_rx is not None and self.hypothetical_rx.search(clause):
             return True
+        if self.hypothetical_before_rx is not None and self.hypothetical_before_rx.search(before):
+            return True
         if conditional and self.conditional_rx is not None and self.conditional_rx.search(clause):
             # it happened: 了/过 just after a Chinese phrase, was/got/has been just before an English one
             done = (self.done_rx is not None and self.done_rx.search(text[m.start:m.end] + after[:2])) or (
@@ -262,8 +298,11 @@ class Extractor:
     def _about_others(self, text: str, start: int) -> bool:
         """Is the clause before `start` about someone other than the user? ("我儿子今年8岁"; but
         "我老公说我借呗被关了" is about the user again.)"""
-        before = _CLAUSE_END.split(text[max(0, start - _CLAUSE_REACH):start])[-1]
-        others = list(self.others_rx.finditer(before))
+        # The person last named in the sentence so far, across commas: "帮我爸问的,他65岁了,
+        # 借呗突然用不了" is still about the father.
+        before = _SENTENCE_END.split(text[max(0, start - _CLAUSE_REACH):start])[-1]
+        others = [o for o in self.others_rx.finditer(before)
+                  if not (self.joint_rx is not None and self.joint_rx.search(before[:o.start()]))]
         if not others:
             return False
         return not (self.self_rx is not None and self.self_rx.search(before, others[-1].end()))
@@ -334,6 +373,19 @@ class Extractor:
             ranked = [v for v in fact["precedence"] if v in values]
             facts[key] = ranked[0] if ranked else values[-1]
         return facts, warnings
+
+
+# Digits, or Chinese numerals of two characters or more (a lone 一 is "a", as in 看了一下).
+_BARE_NUMBER = re.compile(r"(?<![0-9.])(?P<n>[0-9]+|[零〇一二两三四五六七八九十百]{2,})(?![0-9.万千wk])")
+
+
+def _taken_back(mentions: list[Mention], corrections) -> list[Mention]:
+    """Drop a mention when a correction follows it and the same fact is mentioned after that
+    correction ("之前逾期过,不对,…我自己没逾期过": never stands)."""
+    def later_restated(m: Mention) -> bool:
+        return any(start >= m.end and any(o.fact == m.fact and o.start >= end for o in mentions)
+                   for start, end in corrections)
+    return [m for m in mentions if not later_restated(m)]
 
 
 def _a_not_a(text: str, m: re.Match) -> bool:

@@ -193,7 +193,7 @@ class Fact(Model):
     actionable: bool
     fixed_reason: Text | None = None
     # Not read from a clause about someone else ("我儿子今年5岁").
-    user_only: bool = False
+    user_only: bool = True
     # Stated even inside a question ("芝麻分63算高吗" states a score); otherwise questions about
     # consequences ("提前还款会影响额度吗") state nothing. General questions ("如果…") never state.
     stated_in_questions: bool = False
@@ -318,11 +318,19 @@ class Lexicon(Model):
     others: list[NonEmpty] = []
     # The user (regular expressions): named after another person, the clause is the user's again.
     self_words: list[NonEmpty] = []
+    # Regular expressions matching the text just before a person from `others` that makes the
+    # clause the user's too ("我和老公", "我跟我对象").
+    joint: list[NonEmpty] = []
     # Regular expressions that make a mention a general or conditional question, not a
     # statement: `always` ("如果", "什么是"), `unless_done` ("会…吗") unless it happened: the
     # mention or the two characters after it match `done` ("了", "过"), or the words just before
-    # it match `done_before` ("was", "got").
-    hypothetical: dict[Literal["always", "unless_done", "done", "done_before"], list[NonEmpty]] = {}
+    # it match `done_before` ("was", "got"); `before`: only when in the clause before the mention
+    # ("不知道是不是因为逾期", but not "借呗还能借,就是不知道能借多少").
+    hypothetical: dict[Literal["always", "before", "unless_done", "done", "done_before"], list[NonEmpty]] = {}
+    # Regular expressions that take back what was just said ("不对", "wait no", "jk"): of two
+    # mentions of one fact on either side of one, the later stands; a bare number right after one
+    # restates the number fact just before it ("芝麻分720,哦不对,是702").
+    corrections: list[NonEmpty] = []
     # Regular expressions that make a message a question. A message that only states facts,
     # after a closure question, adds them to that analysis instead of starting a new topic.
     question_markers: list[NonEmpty] = []

@@ -244,7 +244,9 @@ class Extractor:
             fact = before[-1].fact
             if any(m.fact == fact and m.start >= end for m in mentions):
                 continue          # the fact is named again after the correction: that mention counts
-            number = _BARE_NUMBER.search(text, end, end + _CORRECTION_REACH)
+            number = _BARE_NUMBER.search(text, end, end + _CORRECTION_REACH + 12)
+            if number and number.start() >= end + _CORRECTION_REACH:
+                number = None
             n = parse_number(number.group("n")) if number else None
             if n is not None and n == int(n):
                 found.append(Mention(number.start("n"), number.end("n"), fact, int(n)))

@@ -221,7 +221,8 @@ class Extractor:
             if f["amount"]:
                 found.extend(self._amount_changes(text, chars, key, f["amount"]))
             found = [m for m in found
-                     if not self._hypothetical(text, m, conditional=not f["stated_in_questions"])]
+                     if not self._hypothetical(text, m, conditional=not f["stated_in_questions"],
+                                               own_number=f["int"])]
             if f["user_only"] and self.others_rx is not None:
                 found = [m for m in found if not self._about_others(text, m.start)]
             mentions.extend(found)
@@ -255,8 +256,8 @@ class Extractor:
     @staticmethod
     def _clause(text: str, start: int, end: int) -> tuple[str, str]:
         """The clause around a mention: the text before it and after it, up to punctuation."""
-        before = _CLAUSE_END.split(text[max(0, start - _CLAUSE_REACH):start])[-1]
-        after = _CLAUSE_END.split(text[end:end + _CLAUSE_REACH])[0]
+        before = _clause_before(text, start, _CLAUSE_REACH)
+        after = _CLAUSE_END.split(text[max(0, end - 1):end + _CLAUSE_REACH])[0][1:]
         return before, after
 
     def _negated(self, text: str, start: int) -> bool:
@@ -270,7 +271,7 @@ class Extractor:
         for m in self.negator_rx.finditer(text, max(0, start - 3), start + 3):
             if m.start() < start < m.end():
                 return True
-        before = _CLAUSE_END.split(text[max(0, start - self.gap - 8):start])[-1]
+        before = _clause_before(text, start, self.gap + 8)
         if self.breaker_rx is not None:
             before = self.breaker_rx.split(before)[-1]
         offset = start - len(before)
@@ -278,7 +279,8 @@ class Extractor:
                    and not (self.not_negation_rx and self.not_negation_rx.match(text, offset + m.start()))
                    for m in self.negator_rx.finditer(before))
 
-    def _hypothetical(self, text: str, m: Mention, conditional: bool = True) -> bool:
+    def _hypothetical(self, text: str, m: Mention, conditional: bool = True,
+                      own_number: bool = False) -> bool:
         """Is the mention in a general or conditional question rather than a statement?
 
         "什么是多头借贷", "如果换了手机号": always. "提前还款会影响额度吗": unless the mention
@@ -290,6 +292,16 @@ class Extractor:
             return True
         if self.hypothetical_before_rx is not None and self.hypothetical_before_rx.search(before):
             return True
+        # the consequence of an "if" clause earlier in the sentence, asked about: "如果征信有逾期,
+        # 借呗是不是就没了"
+        if self.hypothetical_rx is not None and self.question_rx is not None \
+                and self.question_rx.search(clause):
+            sentence = _SENTENCE_END.split(text[max(0, m.start - _CLAUSE_REACH):m.start])[-1]
+            earlier = sentence[:len(sentence) - len(before)]
+            if earlier and self.hypothetical_rx.search(earlier):
+                return True
+        if own_number and self.self_rx is not None and self.self_rx.search(before[-6:]):
+            return False      # "我才18岁能用借呗吗": a number the user gives about themself
         if conditional and self.conditional_rx is not None and self.conditional_rx.search(clause):
             # it happened: 了/过 just after a Chinese phrase, was/got/has been just before an English one
             done = (self.done_rx is not None and self.done_rx.search(text[m.start:m.end] + after[:2])) or (
@@ -388,6 +400,13 @@ def _taken_back(mentions: list[Mention], corrections) -> list[Mention]:
         return any(start >= m.end and any(o.fact == m.fact and o.start >= end for o in mentions)
                    for start, end in corrections)
     return [m for m in mentions if not later_restated(m)]
+
+
+def _clause_before(text: str, start: int, reach: int) -> str:
+    """The clause's text before `start`; the character at `start` is looked at too, so that a
+    space between two Chinese words just before the mention ends the clause."""
+    return _CLAUSE_END.split(text[max(0, start - reach):start + 1])[-1][:-1] if start < len(text) \
+        else _CLAUSE_END.split(text[max(0, start - reach):start])[-1]
 
 
 def _a_not_a(text: str, m: re.Match) -> bool:

@@ -93,6 +93,10 @@ def clean(text: str) -> str:
 _variant_rx_cache: dict[str, re.Pattern] = {}
 
 
+# A number typed digit by digit ("7 2 8"): three or four single digits one space apart.
+_SPACED_DIGITS = re.compile(r"(?<![0-9.])[0-9](?: [0-9]){2,3}(?![0-9.])")
+
+
 def normalise(question: str, tables: dict, limit: int) -> Normalised:
     original = clean(question)
     truncated = len(original) > limit
@@ -112,4 +116,5 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
         variants = tables["variants"]
         text = rx.sub(lambda m: variants[m.group(0)], text)
     text = _SPACES.sub(" ", text).strip()
+    text = _SPACED_DIGITS.sub(lambda m: m.group(0).replace(" ", ""), text)
     return Normalised(original=original, text=text, lang=lang, truncated=truncated)

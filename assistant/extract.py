@@ -314,6 +314,8 @@ class Extractor:
         "我老公说我借呗被关了" is about the user again.)"""
         # The person last named in the sentence so far, across commas: "帮我爸问的,他65岁了,
         # 借呗突然用不了" is still about the father.
+        if self.self_rx is not None and self.self_rx.match(text, start):
+            return False      # the mention names the user ("我的还好好的", "mine still works")
         before = _SENTENCE_END.split(text[max(0, start - _CLAUSE_REACH):start])[-1]
         others = [o for o in self.others_rx.finditer(before)
                   if not (self.joint_rx is not None and self.joint_rx.search(before[:o.start()]))]

@@ -94,7 +94,7 @@ _variant_rx_cache: dict[str, re.Pattern] = {}
 
 
 # A number typed digit by digit ("7 2 8"): three or four single digits one space apart.
-_SPACED_DIGITS = re.compile(r"(?<![0-9.])[0-9](?: [0-9]){2,3}(?![0-9.])")
+_SPACED_DIGITS = re.compile(r"(?<![0-9.])[0-9](?: [0-9]){2,3}(?![0-9]|\.[0-9])")
 
 
 def normalise(question: str, tables: dict, limit: int) -> Normalised:

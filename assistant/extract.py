@@ -59,8 +59,15 @@ def compile_extractors(kb) -> dict:
         spec = {"values": [], "numbers": [], "amount": None, "user_only": f["user_only"],
                 "stated_in_questions": f["stated_in_questions"],
                 "int": f["type"] == "int", "shadows": tuple(f["shadows"])}
+        fields = "|".join(f"(?:{p})" for p in f.get("form", []))
         for v in f["values"]:
-            for p in v["patterns"]:
+            patterns = list(v["patterns"])
+            if fields and v.get("form"):
+                # "逾期: 无", "Alipay usage: low": a field, an optional 状态/status, a colon, a value
+                words = "|".join(f"(?:{w})" for w in v["form"])
+                patterns.append(rf"(?<![a-z])(?:{fields})\s*(?:状态|情况|status|history|record|usage)?\s*"
+                                rf"[:=]\s*(?:{words})(?![a-z])")
+            for p in patterns:
                 spec["values"].append((_lazy(expand_macros(p, macros)), v["id"], v["negated"],
                                        tuple(v["shadows"])))
         for p in f["patterns"]:
@@ -93,6 +100,8 @@ def compile_extractors(kb) -> dict:
         "conditional": "|".join(f"(?:{p})" for p in hypo.get("unless_done", [])),
         "done": "|".join(f"(?:{p})" for p in hypo.get("done", [])),
         "done_before": "|".join(f"(?:{p})" for p in hypo.get("done_before", [])),
+        "then": "|".join(f"(?:{p})" for p in hypo.get("then", [])),
+        "now": "|".join(f"(?:{p})" for p in hypo.get("now", [])),
         "questions": "|".join(f"(?:{p})" for p in lex.get("question_markers", [])),
     }
 
@@ -189,6 +198,8 @@ class Extractor:
         self.conditional_rx = _maybe(spec["conditional"])
         self.done_rx = _maybe(spec["done"])
         self.done_before_rx = _maybe(spec["done_before"])
+        self.then_rx = _maybe(spec.get("then", ""))
+        self.now_rx = _maybe(spec.get("now", ""))
         self.question_rx = _maybe(spec["questions"])
         self.not_negation_rx = _maybe(spec["not_negations"])
         self.self_rx = _maybe(spec["self"])
@@ -306,6 +317,12 @@ class Extractor:
             # it happened: 了/过 just after a Chinese phrase, was/got/has been just before an English one
             done = (self.done_rx is not None and self.done_rx.search(text[m.start:m.end] + after[:2])) or (
                 self.done_before_rx is not None and self.done_before_rx.search(before[-12:]))
+            # …but "借呗逾期了会上征信吗" asks what follows if it happens, unless the user or a time
+            # anchors it ("我借呗逾期了…", "现在逾期了…")
+            if done and self.then_rx is not None and self.then_rx.match(after) \
+                    and not (self.self_rx is not None and self.self_rx.search(before)) \
+                    and not (self.now_rx is not None and self.now_rx.search(clause)):
+                return True
             return not done
         return False
 
@@ -392,7 +409,7 @@ class Extractor:
 
 
 # Digits, or Chinese numerals of two characters or more (a lone 一 is "a", as in 看了一下).
-_BARE_NUMBER = re.compile(r"(?<![0-9.])(?P<n>[0-9]+|[零〇一二两三四五六七八九十百]{2,})(?![0-9.万千wk])")
+_BARE_NUMBER = re.compile(r"(?<![0-9.])(?P<n>[0-9]+|[零〇一二两三四五六七八九十百]{2,})(?![0-9万千wk]|\.[0-9])")
 
 
 def _taken_back(mentions: list[Mention], corrections) -> list[Mention]:

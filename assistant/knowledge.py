@@ -371,8 +371,12 @@ def _fact_problems(f, macros: dict[str, str], known_facts: set[str]) -> list[str
             if missing:
                 problems.append(f"{where}.{field}[{i}]: needs the named group(s) {', '.join(sorted(missing))}")
 
+    compile_all("form", f.form, set())
     for i, v in enumerate(f.values):
         compile_all(f"values[{i}].patterns", v.patterns, set())
+        compile_all(f"values[{i}].form", v.form, set())
+        if v.form and not f.form:
+            problems.append(f"{where}.values[{i}].form: the fact has no `form` field names to complete")
         if v.negated is not None and not _same_value(v.negated, allowed):
             problems.append(f"{where}.values[{i}].negated: {v.negated!r} is not a value of {f.key}")
         for j, k in enumerate(v.shadows):

@@ -48,7 +48,13 @@ def compile_lexicon(lexicon: dict) -> dict:
         for form in forms:
             variants[form.casefold()] = canonical
     pattern = "|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True))
+    mixed = {w.casefold(): zh for w, zh in lexicon.get("mixed_words", {}).items()}
+    words = "|".join(re.escape(w) for w in sorted(mixed, key=len, reverse=True))
     return {
+        "mixed": mixed,
+        # an English word written right against a Chinese character, on either side ("被cut了")
+        "mixed_pattern": (rf"(?<=[\u4e00-\u9fff])(?:{words})(?![a-z])|(?<![a-z])(?:{words})(?=[\u4e00-\u9fff])"
+                          if words else ""),
         "traditional": str.maketrans(lexicon.get("traditional", {})),
         "variants": variants,
         "variants_pattern": pattern,
@@ -57,6 +63,11 @@ def compile_lexicon(lexicon: dict) -> dict:
 
 
 _ENGLISH_WORD = re.compile(r"[a-z]{4,}")
+
+
+def _inflection(a: str, b: str) -> bool:
+    short, long = sorted((a, b), key=len)
+    return long.startswith(short) and long[len(short):] in ("d", "s", "r")
 
 
 def _correct_spelling(text: str, words: list[str]) -> str:
@@ -70,7 +81,9 @@ def _correct_spelling(text: str, words: list[str]) -> str:
         word = m.group(0)
         if word in known:
             return word
-        near = [w for w in words if w[0] == word[0] and abs(len(w) - len(word)) <= 1]
+        # another form of the word is a real word, not a typo (close/closed, credits/credit)
+        near = [w for w in words if w[0] == word[0] and abs(len(w) - len(word)) <= 1
+                and not _inflection(word, w)]
         best = process.extractOne(word, near, scorer=fuzz.ratio, score_cutoff=80) if near else None
         return best[0] if best else word
     return _ENGLISH_WORD.sub(fix, text)
@@ -115,6 +128,11 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
             rx = _variant_rx_cache[tables["variants_pattern"]] = re.compile(tables["variants_pattern"])
         variants = tables["variants"]
         text = rx.sub(lambda m: variants[m.group(0)], text)
+    if tables.get("mixed_pattern"):
+        rx = _variant_rx_cache.get(tables["mixed_pattern"])
+        if rx is None:
+            rx = _variant_rx_cache[tables["mixed_pattern"]] = re.compile(tables["mixed_pattern"])
+        text = rx.sub(lambda m: tables["mixed"][m.group(0)], text)
     text = _SPACES.sub(" ", text).strip()
     text = _SPACED_DIGITS.sub(lambda m: m.group(0).replace(" ", ""), text)
     return Normalised(original=original, text=text, lang=lang, truncated=truncated)

@@ -156,6 +156,8 @@ class FactValue(Model):
     shadows: list[Id] = []
     # Short replies to this fact's follow-up question that mean this value ("没有", "no").
     replies: TextList = TextList()
+    # Words that give this value after one of the fact's `form` fields ("逾期: 无", "Overdue: none").
+    form: list[NonEmpty] = []
 
 
 
@@ -192,6 +194,9 @@ class Fact(Model):
     question: Text
     actionable: bool
     fixed_reason: Text | None = None
+    # Field names people write as "FIELD: value" ("逾期", "overdue", "借呗状态"): regular
+    # expressions; each value's `form` words complete them.
+    form: list[NonEmpty] = []
     # Not read from a clause about someone else ("我儿子今年5岁").
     user_only: bool = True
     # Stated even inside a question ("芝麻分63算高吗" states a score); otherwise questions about
@@ -303,6 +308,9 @@ class Lexicon(Model):
     variants: dict[NonEmpty, list[NonEmpty]] = {}
     # traditional → simplified, one character each.
     traditional: dict[NonEmpty, NonEmpty] = {}
+    # English words typed inside Chinese ("被cut了", "还fine") → the Chinese word they stand for;
+    # replaced only when written right against a Chinese character.
+    mixed_words: dict[NonEmpty, NonEmpty] = {}
     # English domain words whose near misspellings (one or two letters) are corrected.
     spelling: list[NonEmpty] = []
     # Words that negate the phrase right after them.
@@ -326,7 +334,10 @@ class Lexicon(Model):
     # mention or the two characters after it match `done` ("了", "过"), or the words just before
     # it match `done_before` ("was", "got"); `before`: only when in the clause before the mention
     # ("不知道是不是因为逾期", but not "借呗还能借,就是不知道能借多少").
-    hypothetical: dict[Literal["always", "before", "unless_done", "done", "done_before"], list[NonEmpty]] = {}
+    # `then`: what, right after a done mention, asks about its consequence ("逾期了会…吗"), which
+    # stays a question unless a self word comes before or `now` anchors it in time.
+    hypothetical: dict[Literal["always", "before", "unless_done", "done", "done_before", "then", "now"],
+                       list[NonEmpty]] = {}
     # Regular expressions that take back what was just said ("不对", "wait no", "jk"): of two
     # mentions of one fact on either side of one, the later stands; a bare number right after one
     # restates the number fact just before it ("芝麻分720,哦不对,是702").

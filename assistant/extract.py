@@ -77,6 +77,10 @@ def compile_extractors(kb) -> dict:
             spec["amount"] = {"patterns": [_lazy(expand_macros(p, macros)) for p in ac["patterns"]],
                               "to_zero": ac["to_zero"], "decrease": ac["decrease"],
                               "increase": ac["increase"]}
+        own = f.get("own_subject")
+        spec["own"] = re.compile(expand_macros(own, macros), re.ASCII) if own else None
+        spec["redirect"] = [(re.compile(expand_macros(r["subject"], macros), re.ASCII), r["fact"], r["values"])
+                            for r in f.get("redirect", [])]
         # Short replies to this fact's follow-up question: the value's replies and its labels.
         spec["replies"] = {}
         for v in f["values"]:
@@ -236,6 +240,8 @@ class Extractor:
                                                own_number=f["int"])]
             if f["user_only"] and self.others_rx is not None:
                 found = [m for m in found if not self._about_others(text, m.start)]
+            if f.get("redirect"):
+                found = [r for r in (self._redirected(text, m, f) for m in found) if r is not None]
             mentions.extend(found)
         corrections = ([] if self.corrections_rx is None
                        else [(m.start(), m.end()) for m in self.corrections_rx.finditer(text)])
@@ -263,6 +269,35 @@ class Extractor:
             if n is not None and n == int(n):
                 found.append(Mention(number.start("n"), number.end("n"), fact, int(n)))
         return found
+
+    @staticmethod
+    def _redirected(text: str, m: Mention, f: dict) -> Mention | None:
+        """The mention as its subject makes it: "花呗额度砍成0" is about 花呗, so it states a
+        linked-product problem, not a closed 借呗. The subject is the one named last before the
+        mention in its clause, or inside it; the fact's own subject keeps it."""
+        said = text[m.start:m.end]
+        if f["own"].search(said):
+            return m
+        # named just after, as the object ("can't see jiebei", "关了我的借呗"), before anything else
+        after = _CLAUSE_END.split(text[m.end:m.end + 16])[0]
+        own_after = f["own"].search(after)
+        if own_after and not any(rx.search(after, 0, own_after.start()) for rx, _, _ in f["redirect"]):
+            return m
+        before = _clause_before(text, m.start, _CLAUSE_REACH)
+        last_own = max((x.end() for x in f["own"].finditer(before)), default=-1)
+        best = None
+        for rx, fact, values in f["redirect"]:
+            inside = rx.search(said)
+            where = len(before) + 1 if inside else max((x.end() for x in rx.finditer(before)), default=-1)
+            if where > last_own and (best is None or where > best[0]):
+                best = (where, fact, values)
+        if best is None:
+            return m
+        _, fact, values = best
+        key = m.value if isinstance(m.value, str) else str(m.value).lower()
+        if key not in values:
+            return None
+        return Mention(m.start, m.end, fact, values[key])
 
     @staticmethod
     def _clause(text: str, start: int, end: int) -> tuple[str, str]:

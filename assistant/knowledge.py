@@ -314,7 +314,7 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
     macros = {"NUM": NUMBER_PATTERN, "NUM_EN": NUMBER_EN_PATTERN,
               **(lexicon.macros if lexicon is not None else {})}
     for f in facts.values():
-        problems.extend(_fact_problems(f, macros, set(facts)))
+        problems.extend(_fact_problems(f, macros, set(facts), facts))
         for j, k in enumerate(f.shadows):
             if k not in facts:
                 problems.append(f"facts.yaml: {f.key}.shadows[{j}]: unknown fact {k!r}")
@@ -352,10 +352,12 @@ def expand_macros(pattern: str, macros: dict[str, str], depth: int = 0) -> str:
     return re.sub(r"\{([A-Z][A-Z0-9_]*)\}", sub, pattern)
 
 
-def _fact_problems(f, macros: dict[str, str], known_facts: set[str]) -> list[str]:
+def _fact_problems(f, macros: dict[str, str], known_facts: set[str],
+                   facts_by_key: dict | None = None) -> list[str]:
     problems: list[str] = []
     where = f"facts.yaml: {f.key}"
     allowed = [v.id for v in f.values]
+    facts_by_key = facts_by_key or {}
 
     def compile_all(field: str, patterns: list[str], groups: set[str]) -> None:
         for i, p in enumerate(patterns):
@@ -392,6 +394,22 @@ def _fact_problems(f, macros: dict[str, str], known_facts: set[str]) -> list[str
     for i, pair in enumerate(f.contradictions):
         if len(pair) != 2 or not all(_same_value(v, allowed) for v in pair):
             problems.append(f"{where}.contradictions[{i}]: must be two values of {f.key}")
+    if f.redirect and not f.own_subject:
+        problems.append(f"{where}.redirect: needs `own_subject` to tell its own mentions apart")
+    if f.own_subject:
+        compile_all("own_subject", [f.own_subject], set())
+    for i, r in enumerate(f.redirect):
+        compile_all(f"redirect[{i}].subject", [r.subject], set())
+        target = facts_by_key.get(r.fact)
+        if target is None:
+            problems.append(f"{where}.redirect[{i}].fact: unknown fact {r.fact!r}")
+            continue
+        target_values = [v.id for v in target.values]
+        for k, v in r.values.items():
+            if not _same_value(k, allowed):
+                problems.append(f"{where}.redirect[{i}].values: {k!r} is not a value of {f.key}")
+            if not _same_value(v, target_values):
+                problems.append(f"{where}.redirect[{i}].values.{k}: {v!r} is not a value of {r.fact}")
     if f.amount_change is not None:
         ac = f.amount_change
         compile_all("amount_change.patterns", ac.patterns, {"from", "to"})

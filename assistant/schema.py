@@ -182,6 +182,15 @@ class AmountChange(Model):
 
 
 
+class Redirect(Model):
+    """A mention whose subject is something else ("花呗额度砍成0": 花呗, not 借呗) speaks for
+    another fact: `values` maps this fact's value to that fact's; an unmapped value is dropped."""
+
+    subject: NonEmpty           # regular expression naming the other subject
+    fact: Id
+    values: dict[str, Scalar]
+
+
 class Fact(Model):
     key: Id
     title: Text
@@ -202,6 +211,10 @@ class Fact(Model):
     # Stated even inside a question ("芝麻分63算高吗" states a score); otherwise questions about
     # consequences ("提前还款会影响额度吗") state nothing. General questions ("如果…") never state.
     stated_in_questions: bool = False
+    # The fact's own subject (借呗, limit): a mention that names it, or follows it more closely
+    # than any `redirect` subject in its clause, stays with this fact.
+    own_subject: NonEmpty | None = None
+    redirect: list[Redirect] = []
     # For number facts: facts an overlapping number mention speaks for instead
     # ("芝麻分降到了六百四" is about the score, not the limit).
     shadows: list[Id] = []

@@ -97,6 +97,7 @@ def compile_extractors(kb) -> dict:
         "breakers": _alternation(lex.get("negation_breakers", [])),
         "others": "|".join(f"(?:{p})" for p in lex.get("others", [])),
         "joint": "|".join(f"(?:{p})" for p in lex.get("joint", [])),
+        "contrast": list(lex.get("contrast", [])),     # each has its own group `n`
         "gap": lex.get("negation_gap", 4),
         "hypothetical": "|".join(f"(?:{p})" for p in hypo.get("always", [])),
         "hypothetical_before": "|".join(f"(?:{p})" for p in hypo.get("before", [])),
@@ -208,6 +209,7 @@ class Extractor:
         self.not_negation_rx = _maybe(spec["not_negations"])
         self.self_rx = _maybe(spec["self"])
         self.joint_rx = _maybe(spec.get("joint", ""))
+        self.contrast_rxs = [re.compile(p) for p in spec.get("contrast", [])]
         self.facts = spec["facts"]
 
     # ------------------------------------------------------------------ reading text
@@ -239,7 +241,10 @@ class Extractor:
                      if not self._hypothetical(text, m, conditional=not f["stated_in_questions"],
                                                own_number=f["int"])]
             if f["user_only"] and self.others_rx is not None:
-                found = [m for m in found if not self._about_others(text, m.start)]
+                theirs = [m for m in found if self._about_others(text, m.start)]
+                found = [m for m in found if m not in theirs]
+                if f["int"] and theirs and self.contrast_rxs:
+                    found.extend(self._contrasted(text, key, theirs, found))
             if f.get("redirect"):
                 found = [r for r in (self._redirected(text, m, f) for m in found) if r is not None]
             mentions.extend(found)
@@ -249,6 +254,23 @@ class Extractor:
             mentions.extend(self._restated_numbers(text, mentions, corrections))
             mentions = _taken_back(mentions, corrections)
         return self._settle(_unshadowed(mentions))
+
+    def _contrasted(self, text: str, key: str, theirs: list[Mention], mine: list[Mention]) -> list[Mention]:
+        """"我老婆芝麻分800,我才620": after someone else's number, the user's own bare number in
+        the same sentence states the same fact for the user."""
+        found = []
+        last = theirs[-1]
+        sentence_end = _SENTENCE_END.search(text, last.end)
+        stop = sentence_end.start() if sentence_end else len(text)
+        hits = sorted((m for rx in self.contrast_rxs for m in rx.finditer(text, last.end, stop)),
+                      key=lambda m: m.start())
+        for m in hits:
+            n = parse_number(m.group("n"))
+            if n is None or n != int(n) or any(x.start >= m.start() for x in mine):
+                continue
+            found.append(Mention(m.start("n"), m.end("n"), key, int(n)))
+            break
+        return found
 
     def _restated_numbers(self, text: str, mentions: list[Mention], corrections) -> list[Mention]:
         """"芝麻分720,哦不对,是702": a bare number just after a correction restates the number

@@ -342,6 +342,9 @@ class Lexicon(Model):
     # Regular expressions matching the text just before a person from `others` that makes the
     # clause the user's too ("我和老公", "我跟我对象").
     joint: list[NonEmpty] = []
+    # After someone else's number ("我老婆芝麻分800"), the user giving their own ("我才620",
+    # "I have 740"): regular expressions with a named group `n`.
+    contrast: list[NonEmpty] = []
     # Regular expressions that make a mention a general or conditional question, not a
     # statement: `always` ("如果", "什么是"), `unless_done` ("会…吗") unless it happened: the
     # mention or the two characters after it match `done` ("了", "过"), or the words just before

@@ -20,6 +20,8 @@ _CLAUSE_REACH = 80   # characters looked at on each side of a mention
 # A space between two Chinese characters ends a clause too: people type one instead of a comma
 # ("借呗没了 支付宝天天用").
 _CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]|(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])")
+# What may stand before the object of a verb ("closed my huabei", "关了我的花呗").
+_OBJECT_LEAD = re.compile(r"\s*(?:(?:my|the|our|了)\s*)?(?:我的|我)?\s*")
 _SENTENCE_END = re.compile(r"[.;!?。；！？\n]")
 # How far after a correction ("不对", "wait no") a bare number restates the fact just before it.
 _CORRECTION_REACH = 24
@@ -66,7 +68,7 @@ def compile_extractors(kb) -> dict:
                 # "逾期: 无", "Alipay usage: low": a field, an optional 状态/status, a colon, a value
                 words = "|".join(f"(?:{w})" for w in v["form"])
                 patterns.append(rf"(?<![a-z])(?:{fields})\s*(?:状态|情况|status|history|record|usage)?\s*"
-                                rf"[:=]\s*(?:{words})(?![a-z])")
+                                rf"[:=]\s*(?:已经?|被|已被)?(?:{words})(?![a-z])")
             for p in patterns:
                 spec["values"].append((_lazy(expand_macros(p, macros)), v["id"], v["negated"],
                                        tuple(v["shadows"])))
@@ -99,6 +101,8 @@ def compile_extractors(kb) -> dict:
         "joint": "|".join(f"(?:{p})" for p in lex.get("joint", [])),
         "contrast": list(lex.get("contrast", [])),     # each has its own group `n`
         "gap": lex.get("negation_gap", 4),
+        "transparent": (r"(?:\s*\b(?:" + "|".join(re.escape(w) for w in lex.get("negation_transparent", []))
+                        + r")\b)+\s*$") if lex.get("negation_transparent") else "",
         "hypothetical": "|".join(f"(?:{p})" for p in hypo.get("always", [])),
         "hypothetical_before": "|".join(f"(?:{p})" for p in hypo.get("before", [])),
         "corrections": "|".join(f"(?:{p})" for p in lex.get("corrections", [])),
@@ -194,6 +198,7 @@ class Extractor:
         self.kb = kb
         spec = kb.derived["extract"]
         self.gap = spec["gap"]
+        self.transparent_rx = _maybe(spec.get("transparent", ""))
         self.negator_rx = _maybe(spec["negators"])
         self.breaker_rx = _maybe(spec["breakers"])
         self.others_rx = _maybe(spec["others"])
@@ -301,10 +306,15 @@ class Extractor:
         if f["own"].search(said):
             return m
         # named just after, as the object ("can't see jiebei", "关了我的借呗"), before anything else
-        after = _CLAUSE_END.split(text[m.end:m.end + 16])[0]
+        after = _CLAUSE_END.split(text[max(0, m.end - 1):m.end + 16])[0][1:]
         own_after = f["own"].search(after)
         if own_after and not any(rx.search(after, 0, own_after.start()) for rx, _, _ in f["redirect"]):
             return m
+        obj = _OBJECT_LEAD.match(after).end()
+        for rx, fact, values in f["redirect"]:     # "they closed my huabei": the object decides
+            if rx.match(after, obj):
+                key = m.value if isinstance(m.value, str) else str(m.value).lower()
+                return Mention(m.start, m.end, fact, values[key]) if key in values else None
         before = _clause_before(text, m.start, _CLAUSE_REACH)
         last_own = max((x.end() for x in f["own"].finditer(before)), default=-1)
         best = None
@@ -343,6 +353,9 @@ class Extractor:
         if self.breaker_rx is not None:
             before = self.breaker_rx.split(before)[-1]
         offset = start - len(before)
+        # "never been late", "not once had a late payment": helper words do not use up the gap
+        if self.transparent_rx is not None:
+            before = self.transparent_rx.sub("", before)
         return any(len(before) - m.end() <= self.gap and not _a_not_a(before, m)
                    and not (self.not_negation_rx and self.not_negation_rx.match(text, offset + m.start()))
                    for m in self.negator_rx.finditer(before))

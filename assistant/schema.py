@@ -332,6 +332,8 @@ class Lexicon(Model):
     negation_exceptions: list[NonEmpty] = []
     # How far (in characters) a negator may stand before what it negates.
     negation_gap: int = Field(4, ge=0, le=20)
+    # English helper words that do not count towards the gap ("never been late", "not once had").
+    negation_transparent: list[NonEmpty] = []
     # Words that end a negation's reach (但是, but …).
     negation_breakers: list[NonEmpty] = []
     # People other than the user (regular expressions); a `user_only` fact is not read from a

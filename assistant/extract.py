@@ -94,6 +94,7 @@ def compile_extractors(kb) -> dict:
     return {
         "facts": facts,
         "negators": _alternation(lex.get("negators", [])),
+        "post_negators": "|".join(f"(?:{p})" for p in lex.get("post_negators", [])),
         "not_negations": _alternation(lex.get("negation_exceptions", [])),
         "self": "|".join(f"(?:{p})" for p in lex.get("self_words", [])),
         "breakers": _alternation(lex.get("negation_breakers", [])),
@@ -199,6 +200,7 @@ class Extractor:
         spec = kb.derived["extract"]
         self.gap = spec["gap"]
         self.transparent_rx = _maybe(spec.get("transparent", ""))
+        self.post_negator_rx = _maybe(spec.get("post_negators", ""))
         self.negator_rx = _maybe(spec["negators"])
         self.breaker_rx = _maybe(spec["breakers"])
         self.others_rx = _maybe(spec["others"])
@@ -228,7 +230,7 @@ class Extractor:
             for rx, value, negated, shadows in f["values"]:
                 for m in rx.finditer(text, chars):
                     stated = value
-                    if self._negated(text, m.start()):
+                    if self._negated(text, m.start()) or self._negated_after(text, m.start(), m.end()):
                         if negated is None:
                             continue
                         stated = negated
@@ -337,6 +339,15 @@ class Extractor:
         before = _clause_before(text, start, _CLAUSE_REACH)
         after = _CLAUSE_END.split(text[max(0, end - 1):end + _CLAUSE_REACH])[0][1:]
         return before, after
+
+    def _negated_after(self, text: str, start: int, end: int) -> bool:
+        """Is the phrase denied right after it ("提前还款从来没有", "逾期次数: 0")? Not when it
+        asks ("降额了没有?") or already holds a negator of its own."""
+        if self.post_negator_rx is None or text[start:end].endswith("了"):
+            return False
+        if self.negator_rx is not None and self.negator_rx.search(text, start, end):
+            return False
+        return bool(self.post_negator_rx.match(text, end))
 
     def _negated(self, text: str, start: int) -> bool:
         """Is the phrase at `start` negated by a negator just before it, in the same clause?

@@ -319,7 +319,7 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
             if k not in facts:
                 problems.append(f"facts.yaml: {f.key}.shadows[{j}]: unknown fact {k!r}")
     if lexicon is not None:
-        lists = {field: getattr(lexicon, field) for field in ("others", "self_words", "question_markers", "corrections", "joint", "contrast")}
+        lists = {field: getattr(lexicon, field) for field in ("others", "self_words", "question_markers", "corrections", "joint", "contrast", "post_negators")}
         lists.update({f"hypothetical.{kind}": patterns for kind, patterns in lexicon.hypothetical.items()})
         for path, patterns in lists.items():
             for i, p in enumerate(patterns):

@@ -328,6 +328,8 @@ class Lexicon(Model):
     spelling: list[NonEmpty] = []
     # Words that negate the phrase right after them.
     negators: list[NonEmpty] = []
+    # What, right after a phrase, denies it ("提前还款从来没有", "逾期次数: 0"): regular expressions.
+    post_negators: list[NonEmpty] = []
     # Words that start with a negator but negate nothing (不好, 不少, 不过, 没想到).
     negation_exceptions: list[NonEmpty] = []
     # How far (in characters) a negator may stand before what it negates.

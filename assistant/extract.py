@@ -345,7 +345,9 @@ class Extractor:
         asks ("降额了没有?") or already holds a negator of its own."""
         if self.post_negator_rx is None or text[start:end].endswith("了"):
             return False
-        if self.negator_rx is not None and self.negator_rx.search(text, start, end):
+        if self.negator_rx is not None and any(
+                not (self.not_negation_rx and self.not_negation_rx.match(text, n.start()))
+                for n in self.negator_rx.finditer(text, start, end)):
             return False
         return bool(self.post_negator_rx.match(text, end))
 

@@ -34,6 +34,7 @@ class Mention:
     fact: str
     value: object
     shadows: tuple = ()     # facts whose overlapping mentions this one overrides
+    named: bool = False     # names its own subject ("…and jiebei too"): no other claim overrides it
 
 
 def _alternation(words) -> str:
@@ -69,6 +70,10 @@ def compile_extractors(kb) -> dict:
                 words = "|".join(f"(?:{w})" for w in v["form"])
                 patterns.append(rf"(?<![a-z])(?:{fields})\s*(?:状态|情况|status|history|record|usage)?\s*"
                                 rf"[:=]\s*(?:已经?|被|已被)?(?:{words})(?![a-z])")
+                # terse Chinese without a colon ("逾期无 负债无"): a Chinese value ending its clause
+                zh = "|".join(f"(?:{w})" for w in v["form"] if re.match(r"[\u4e00-\u9fff]", w))
+                if zh:
+                    patterns.append(rf"(?<![\u4e00-\u9fff])(?:{fields})\s*(?:{zh})(?=[\s,.;!?]|$)")
             for p in patterns:
                 spec["values"].append((_lazy(expand_macros(p, macros)), v["id"], v["negated"],
                                        tuple(v["shadows"])))
@@ -305,8 +310,8 @@ class Extractor:
         linked-product problem, not a closed 借呗. The subject is the one named last before the
         mention in its clause, or inside it; the fact's own subject keeps it."""
         said = text[m.start:m.end]
-        if f["own"].search(said):
-            return m
+        if f["own"].search(text, m.start, m.end):      # lookbehinds see the text before
+            return Mention(m.start, m.end, m.fact, m.value, m.shadows, named=True)
         # named just after, as the object ("can't see jiebei", "关了我的借呗"), before anything else
         after = _CLAUSE_END.split(text[max(0, m.end - 1):m.end + 16])[0][1:]
         own_after = f["own"].search(after)
@@ -525,7 +530,8 @@ def _unshadowed(mentions: list[Mention]) -> list[Mention]:
     if not claims:
         return mentions
     return [m for m in mentions
-            if not any(m.fact in c.shadows and c.start <= m.start < c.end and m is not c for c in claims)]
+            if m.named or not any(m.fact in c.shadows and c.start <= m.start < c.end and m is not c
+                                  for c in claims)]
 
 
 _REPLY_PUNCT = re.compile(r"[\s,.;:!?，。；：！？~\-\"'()]+")

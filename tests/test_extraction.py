@@ -1,4 +1,5 @@
-"""Fact extraction: exactly right on at least 95 % of labelled cases, negations included."""
+"""Fact extraction: exactly right on at least 95 % of labelled cases, negations included; one-fact
+phrases written blind are read."""
 
 from __future__ import annotations
 
@@ -22,7 +23,35 @@ def test_extraction_accuracy(bot):
     assert 1 - len(wrong) / len(cases) >= 0.95, wrong[:10]
 
 
+def test_one_fact_phrases(bot):
+    """Thousands of ways to say one fact, written blind in probes: most of them are read."""
+    cases = yaml.safe_load((DATA / "fact_phrases.yaml").read_text(encoding="utf-8"))
+    right = sum(_extract(bot, c["text"]).get(k) == v for c in cases for k, v in c["facts"].items())
+    assert len(cases) >= 4000
+    assert right / len(cases) >= 0.87
+
+
 @pytest.mark.parametrize("text, facts", [
+    ("芝麻分720,哦不对,我刚看了下是702", {"sesame_score": 702}),           # a correction
+    ("sesame 1000 lol jk it's 655.", {"sesame_score": 655}),
+    ("我老婆芝麻分800,我才620", {"sesame_score": 620}),                     # the user's own, after another's
+    ("花呗额度直接给砍成0", {"linked_product_issue": True}),                 # the subject is 花呗
+    ("Wangshangdai got closed and Jiebei too", {"linked_product_issue": True, "product_status": "closed"}),
+    ("逾期: 无", {"overdue_history": "never"}),                            # form-style answers
+    ("提前还款:否", {"early_repayment": False}),
+    ("Alipay usage: low", {"alipay_activity": "low"}),
+    ("芝麻分735 借呗无法使用 逾期无 负债无", {"sesame_score": 735, "product_status": "closed",
+                                          "overdue_history": "never", "other_debt": "none"}),
+    ("提前还款这事我从来没有", {"early_repayment": False}),                   # denied after the phrase
+    ("借呗被cut了一半", {"product_status": "reduced"}),                      # English typed inside Chinese
+    ("帮我爸问的,他65岁了,借呗突然用不了", {}),                               # still about the father
+    ("我老婆的借呗被关了,我的还好好的", {"product_status": "active"}),
+    ("借呗没了 支付宝天天用", {"product_status": "closed", "alipay_activity": "high"}),
+    ("我芝麻分是 7 2 8", {"sesame_score": 728}),
+    ("i changed my bank card last week", {"info_changed": True}),           # not MYbank
+    ("借呗逾期了会上征信吗", {}),                                            # asks what would follow
+    ("我现在借呗逾期了五天,会上征信吗", {"overdue_history": "current"}),
+    ("如果征信有逾期,借呗是不是就没了", {}),                                  # the if-clause reaches on
     ("没有网贷", {"other_debt": "none"}),
     ("从不提前还款", {"early_repayment": False}),
     ("没换过手机号", {"info_changed": False}),

@@ -22,6 +22,9 @@ _CLAUSE_REACH = 80   # characters looked at on each side of a mention
 _CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]|(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])")
 # What may stand before the object of a verb ("closed my huabei", "关了我的花呗").
 _OBJECT_LEAD = re.compile(r"\s*(?:(?:my|the|our|了)\s*)?(?:我的|我)?\s*")
+# How many English words may stand between a negator and what it negates ("never defaulted or
+# been late"), helper words not counted.
+_ENGLISH_NEGATION_WORDS = 1
 _SENTENCE_END = re.compile(r"[.;!?。；！？\n]")
 # How far after a correction ("不对", "wait no") a bare number restates the fact just before it.
 _CORRECTION_REACH = 24
@@ -367,14 +370,21 @@ class Extractor:
         for m in self.negator_rx.finditer(text, max(0, start - 3), start + 3):
             if m.start() < start < m.end():
                 return True
-        before = _clause_before(text, start, self.gap + 8)
+        english = start > 0 and text[start - 1:start + 1].isascii()
+        # English counts words, not characters: "never defaulted or been late" is negated
+        before = _clause_before(text, start, 40 if english else self.gap + 8)
         if self.breaker_rx is not None:
             before = self.breaker_rx.split(before)[-1]
         offset = start - len(before)
         # "never been late", "not once had a late payment": helper words do not use up the gap
         if self.transparent_rx is not None:
             before = self.transparent_rx.sub("", before)
-        return any(len(before) - m.end() <= self.gap and not _a_not_a(before, m)
+
+        def near(m: re.Match) -> bool:
+            if english:
+                return len(before[m.end():].split()) <= _ENGLISH_NEGATION_WORDS
+            return len(before) - m.end() <= self.gap
+        return any(near(m) and not _a_not_a(before, m)
                    and not (self.not_negation_rx and self.not_negation_rx.match(text, offset + m.start()))
                    for m in self.negator_rx.finditer(before))
 

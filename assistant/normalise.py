@@ -59,6 +59,8 @@ def compile_lexicon(lexicon: dict) -> dict:
         "variants": variants,
         "variants_pattern": pattern,
         "spelling": sorted({w.casefold() for w in lexicon.get("spelling", [])}),
+        # real English words one letter from a domain word (store/score): never "corrected"
+        "spelling_keep": sorted({w.casefold() for w in lexicon.get("spelling_keep", [])}),
     }
 
 
@@ -70,12 +72,12 @@ def _inflection(a: str, b: str) -> bool:
     return long.startswith(short) and long[len(short):] in ("d", "s", "r")
 
 
-def _correct_spelling(text: str, words: list[str]) -> str:
+def _correct_spelling(text: str, words: list[str], keep: frozenset = frozenset()) -> str:
     """Domain words misspelt by a letter or two (sesmae, jeibei, scor) to their spelling: only
     words of four letters or more, with the same first letter and length within one."""
     from rapidfuzz import fuzz, process
 
-    known = set(words)
+    known = set(words) | set(keep)
 
     def fix(m: re.Match) -> str:
         word = m.group(0)
@@ -121,7 +123,7 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
     text = mask(text, MASK)       # phone, ID-card and bank-card numbers are never read as facts
     text = _MASKED.sub(MASK, text)
     if tables.get("spelling"):
-        text = _correct_spelling(text, tables["spelling"])
+        text = _correct_spelling(text, tables["spelling"], frozenset(tables.get("spelling_keep", ())))
     if tables["variants_pattern"]:
         rx = _variant_rx_cache.get(tables["variants_pattern"])
         if rx is None:

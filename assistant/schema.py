@@ -321,6 +321,8 @@ class Lexicon(Model):
     variants: dict[NonEmpty, list[NonEmpty]] = {}
     # traditional → simplified, one character each.
     traditional: dict[NonEmpty, NonEmpty] = {}
+    # Real English words a letter away from a domain word ("store" is not "score").
+    spelling_keep: list[NonEmpty] = []
     # English words typed inside Chinese ("被cut了", "还fine") → the Chinese word they stand for;
     # replaced only when written right against a Chinese character.
     mixed_words: dict[NonEmpty, NonEmpty] = {}

@@ -125,20 +125,20 @@ def compile_extractors(kb) -> dict:
 
 
 class LazyPattern:
-    """A fact pattern compiled on first use, and only tried when the text holds one of the
-    characters every match needs: a question touches a few of the hundreds of patterns, so the
-    one-shot path compiles a few instead of all of them."""
+    """A fact pattern compiled on first use, and only tried when the text holds, for each part
+    every match needs, one of that part's characters: a question touches a few of the hundreds of
+    patterns, so the one-shot path compiles a few instead of all of them."""
 
     __slots__ = ("source", "needs", "_rx")
 
-    def __init__(self, source: str, needs: frozenset | None):
+    def __init__(self, source: str, needs: tuple | None):
         self.source, self.needs, self._rx = source, needs, None
 
     def __reduce__(self):           # cached without the compiled form
         return LazyPattern, (self.source, self.needs)
 
     def finditer(self, text: str, chars: set):
-        if self.needs is not None and self.needs.isdisjoint(chars):
+        if self.needs is not None and any(need.isdisjoint(chars) for need in self.needs):
             return ()
         if self._rx is None:
             # ASCII: `\b` is then an English word boundary even next to Chinese ("被close了").
@@ -146,28 +146,33 @@ class LazyPattern:
         return self._rx.finditer(text)
 
 
-def necessary_chars(pattern: str) -> frozenset | None:
-    """Characters of which every match of `pattern` contains at least one; None if unknown."""
+_MAX_NEEDS = 6      # the most selective parts kept per pattern
+
+
+def necessary_chars(pattern: str) -> tuple | None:
+    """Character sets every match of `pattern` draws from, one per part it cannot do without
+    (a match contains at least one character of each set); None if unknown."""
     try:
         from re import _parser
 
-        return _needs(_parser.parse(pattern, re.ASCII))
+        needs = _needs(_parser.parse(pattern, re.ASCII))
     except Exception:   # an unusual construct or another Python: always try the pattern
         return None
+    unique = sorted(set(needs), key=len)[:_MAX_NEEDS]
+    return tuple(unique) if unique else None
 
 
-def _needs(seq) -> frozenset | None:
-    best = None
+def _needs(seq) -> list[frozenset]:
+    """All the parts of a sequence a match needs: each part's characters."""
+    out: list[frozenset] = []
     for op, av in seq:
-        need = _item_needs(str(op), av)
-        if need is not None and (best is None or len(need) < len(best)):
-            best = need
-    return best
+        out.extend(_item_needs(str(op), av))
+    return out
 
 
-def _item_needs(op: str, av) -> frozenset | None:
+def _item_needs(op: str, av) -> list[frozenset]:
     if op == "LITERAL":
-        return frozenset(chr(av))
+        return [frozenset(chr(av))]
     if op == "IN":
         chars: set[str] = set()
         for kind, value in av:
@@ -177,23 +182,24 @@ def _item_needs(op: str, av) -> frozenset | None:
             elif kind == "RANGE" and value[1] - value[0] < 256:
                 chars.update(chr(c) for c in range(value[0], value[1] + 1))
             else:
-                return None
-        return frozenset(chars)
+                return []
+        return [frozenset(chars)]
     if op == "BRANCH":
+        # one of the branches matches: the union of each branch's most selective part
         union: set[str] = set()
         for branch in av[1]:
             need = _needs(branch)
-            if need is None:
-                return None
-            union |= need
-        return frozenset(union)
+            if not need:
+                return []
+            union |= min(need, key=len)
+        return [frozenset(union)]
     if op == "SUBPATTERN":
         return _needs(av[-1])
     if op == "ATOMIC_GROUP":
         return _needs(av)
     if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-        return _needs(av[2]) if av[0] >= 1 else None
-    return None          # anchors, lookarounds, ANY, categories: no requirement
+        return _needs(av[2]) if av[0] >= 1 else []
+    return []          # anchors, lookarounds, ANY, categories: no requirement
 
 
 def _maybe(pattern: str) -> re.Pattern | None:

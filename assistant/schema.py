@@ -160,7 +160,6 @@ class FactValue(Model):
     form: list[NonEmpty] = []
 
 
-
 class ValidRange(Model):
     """Values a number may take; outside it the value is kept, flagged and never scored."""
 

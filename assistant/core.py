@@ -154,6 +154,7 @@ class Assistant:
             match["alternatives"] = [a for a in match["alternatives"] if a["topic"] != context.topic][:2]
         else:
             match["from_context"] = False
+            self._prefer_stated_situation(match, scores, stated, norm.text)
         topic = kb.topics.get(match["topic"]) if match["topic"] else None
 
         # 4. score causes, 5. pick remedies and follow-ups
@@ -194,6 +195,21 @@ class Assistant:
         }
         advice["answer"] = self.renderer.render("text", advice, all_causes=all_causes)
         return advice
+
+    def _prefer_stated_situation(self, match: dict, scores: dict, stated: dict, text: str) -> None:
+        """A bare statement ("额度从5万降到5000,网贷六七家") wants the analysis of the situation it
+        states, when the matcher ranks that topic among its top three."""
+        if self.extractor.asks(text):
+            return
+        wanted = [topic for key, topics in self.kb.settings.get("statement_topics", {}).items()
+                  for value, topic in topics.items() if stated.get(key) == value]
+        ranked = [match["topic"], *(a["topic"] for a in match["alternatives"])][:3]
+        for topic in wanted:
+            if topic in ranked and topic != match["topic"]:
+                previous = {"topic": match["topic"], "confidence": match["confidence"]}
+                match.update(topic=topic, abstained=False, confidence=scores[topic])
+                match["alternatives"] = [previous, *(a for a in match["alternatives"] if a["topic"] != topic)][:2]
+                return
 
     def _warning(self, w: dict, lang: str) -> dict:
         out = {"code": w["code"], "fact": w.get("fact"), "message": self.renderer.warning_message(w, lang),

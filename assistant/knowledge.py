@@ -307,6 +307,15 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
     if settings is not None:
         refs("settings.yaml", "settings", "core_remedies", settings.core_remedies, "remedies.yaml")
         refs("settings.yaml", "settings", "showcase_topics", settings.showcase_topics, "topics.yaml")
+        for key, topics in settings.statement_topics.items():
+            if key not in facts:
+                problems.append(f"settings.yaml: statement_topics.{key}: unknown fact {key!r}")
+                continue
+            allowed = [str(v.id) for v in facts[key].values]
+            for value, topic in topics.items():
+                if value not in allowed:
+                    problems.append(f"settings.yaml: statement_topics.{key}.{value}: not a value of {key}")
+            refs("settings.yaml", f"statement_topics.{key}", "topics", list(topics.values()), "topics.yaml")
 
     from .numbers import NUMBER_EN_PATTERN, NUMBER_PATTERN
 

@@ -302,6 +302,10 @@ class Settings(Model):
     unknown_listed: int = Field(5, ge=1, le=30)
     # Topics shown as examples of what the assistant covers when a question is out of scope.
     showcase_topics: list[Id] = []
+    # A message that only states facts (no question) and states one of these fact values is
+    # after the analysis of that situation: the topic is preferred when the matcher ranks it
+    # among its top three ("额度从5万降到5000,征信查询很多" → limit_reduced).
+    statement_topics: dict[Id, dict[str, Id]] = {}
     matcher: MatcherSettings = MatcherSettings()
 
     @field_validator("bands")

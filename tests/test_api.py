@@ -55,3 +55,13 @@ def test_importing_assistant_does_not_import_textual():
 def test_load_another_knowledge_base(kb_copy):
     other = Assistant.load(kb_dir=kb_copy)
     assert other.ask("借呗为什么被关了").match.topic == "why_closed"
+
+
+def test_a_bare_statement_gets_the_analysis_of_what_it_states(bot):
+    """No question, only facts including a cut: the user wants to know why it was cut; a
+    question about the credit report stays a question about the credit report."""
+    stated = bot.ask("额度从5万降到5000,网贷借了六七家,征信查询很多")
+    assert stated.match.topic == "limit_reduced"
+    assert stated.causes and stated.causes[0].points > 0
+    asked = bot.ask("额度从5万降到5000,会影响征信吗")
+    assert asked.match.topic == "credit_report_impact"

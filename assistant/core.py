@@ -206,9 +206,10 @@ class Assistant:
         ranked = [match["topic"], *(a["topic"] for a in match["alternatives"])][:3]
         for topic in wanted:
             if topic in ranked and topic != match["topic"]:
-                previous = {"topic": match["topic"], "confidence": match["confidence"]}
+                previous = ([{"topic": match["topic"], "confidence": match["confidence"]}]
+                            if match["topic"] else [])      # an abstention has no topic to offer
                 match.update(topic=topic, abstained=False, confidence=scores[topic])
-                match["alternatives"] = [previous, *(a for a in match["alternatives"] if a["topic"] != topic)][:2]
+                match["alternatives"] = [*previous, *(a for a in match["alternatives"] if a["topic"] != topic)][:2]
                 return
 
     def _warning(self, w: dict, lang: str) -> dict:

@@ -329,8 +329,7 @@ class Extractor:
         obj = _OBJECT_LEAD.match(after).end()
         for rx, fact, values in f["redirect"]:     # "they closed my huabei": the object decides
             if rx.match(after, obj):
-                key = m.value if isinstance(m.value, str) else str(m.value).lower()
-                return Mention(m.start, m.end, fact, values[key]) if key in values else None
+                return _speaking_for(m, fact, values)
         before = _clause_before(text, m.start, _CLAUSE_REACH)
         last_own = max((x.end() for x in f["own"].finditer(before)), default=-1)
         best = None
@@ -339,13 +338,7 @@ class Extractor:
             where = len(before) + 1 if inside else max((x.end() for x in rx.finditer(before)), default=-1)
             if where > last_own and (best is None or where > best[0]):
                 best = (where, fact, values)
-        if best is None:
-            return m
-        _, fact, values = best
-        key = m.value if isinstance(m.value, str) else str(m.value).lower()
-        if key not in values:
-            return None
-        return Mention(m.start, m.end, fact, values[key])
+        return m if best is None else _speaking_for(m, best[1], best[2])
 
     @staticmethod
     def _clause(text: str, start: int, end: int) -> tuple[str, str]:
@@ -433,10 +426,10 @@ class Extractor:
     def _about_others(self, text: str, start: int) -> bool:
         """Is the clause before `start` about someone other than the user? ("我儿子今年8岁"; but
         "我老公说我借呗被关了" is about the user again.)"""
-        # The person last named in the sentence so far, across commas: "帮我爸问的,他65岁了,
-        # 借呗突然用不了" is still about the father.
         if self.self_rx is not None and self.self_rx.match(text, start):
             return False      # the mention names the user ("我的还好好的", "mine still works")
+        # The person last named in the sentence so far, across commas: "帮我爸问的,他65岁了,
+        # 借呗突然用不了" is still about the father.
         before = _SENTENCE_END.split(text[max(0, start - _CLAUSE_REACH):start])[-1]
         others = [o for o in self.others_rx.finditer(before)
                   if not (self.joint_rx is not None and self.joint_rx.search(before[:o.start()]))]
@@ -523,6 +516,12 @@ def _taken_back(mentions: list[Mention], corrections) -> list[Mention]:
         return any(start >= m.end and any(o.fact == m.fact and o.start >= end for o in mentions)
                    for start, end in corrections)
     return [m for m in mentions if not later_restated(m)]
+
+
+def _speaking_for(m: Mention, fact: str, values: dict) -> Mention | None:
+    """The mention restated as the other fact's value (closed → true); None when unmapped."""
+    key = m.value if isinstance(m.value, str) else str(m.value).lower()
+    return Mention(m.start, m.end, fact, values[key]) if key in values else None
 
 
 def _clause_before(text: str, start: int, reach: int) -> str:

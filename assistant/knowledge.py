@@ -323,7 +323,7 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
     macros = {"NUM": NUMBER_PATTERN, "NUM_EN": NUMBER_EN_PATTERN,
               **(lexicon.macros if lexicon is not None else {})}
     for f in facts.values():
-        problems.extend(_fact_problems(f, macros, set(facts), facts))
+        problems.extend(_fact_problems(f, macros, facts))
         for j, k in enumerate(f.shadows):
             if k not in facts:
                 problems.append(f"facts.yaml: {f.key}.shadows[{j}]: unknown fact {k!r}")
@@ -333,9 +333,12 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
         for path, patterns in lists.items():
             for i, p in enumerate(patterns):
                 try:
-                    re.compile(p)
+                    rx = re.compile(p)
                 except re.error as exc:
                     problems.append(f"lexicon.yaml: {path}[{i}]: not a valid regular expression: {exc}")
+                    continue
+                if path == "contrast" and "n" not in rx.groupindex:
+                    problems.append(f"lexicon.yaml: contrast[{i}]: needs the named group n (the number)")
     return problems
 
 
@@ -361,12 +364,10 @@ def expand_macros(pattern: str, macros: dict[str, str], depth: int = 0) -> str:
     return re.sub(r"\{([A-Z][A-Z0-9_]*)\}", sub, pattern)
 
 
-def _fact_problems(f, macros: dict[str, str], known_facts: set[str],
-                   facts_by_key: dict | None = None) -> list[str]:
+def _fact_problems(f, macros: dict[str, str], facts_by_key: dict) -> list[str]:
     problems: list[str] = []
     where = f"facts.yaml: {f.key}"
     allowed = [v.id for v in f.values]
-    facts_by_key = facts_by_key or {}
 
     def compile_all(field: str, patterns: list[str], groups: set[str]) -> None:
         for i, p in enumerate(patterns):
@@ -391,7 +392,7 @@ def _fact_problems(f, macros: dict[str, str], known_facts: set[str],
         if v.negated is not None and not _same_value(v.negated, allowed):
             problems.append(f"{where}.values[{i}].negated: {v.negated!r} is not a value of {f.key}")
         for j, k in enumerate(v.shadows):
-            if k not in known_facts:
+            if k not in facts_by_key:
                 problems.append(f"{where}.values[{i}].shadows[{j}]: unknown fact {k!r}")
     if f.type == "int":
         compile_all("patterns", f.patterns, {"n"})

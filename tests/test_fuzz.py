@@ -2,7 +2,7 @@
 
 Whatever a person (or a paste, or a terminal) sends, the assistant answers: an `Advice` that the
 pydantic model accepts, or a clean abstention; never an exception. Long input is cut at the
-knowledge base's `input_limit` with a notice, in bounded time.
+knowledge base's `input_limit` with a notice (how fast: bench/run.py).
 
 `FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py` runs a bigger batch than the suite's default.
 """
@@ -13,7 +13,6 @@ import json
 import os
 import random
 import re
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -204,14 +203,12 @@ MEGABYTES = {
 
 
 @pytest.mark.parametrize("kind", sorted(MEGABYTES))
-def test_a_megabyte_question_is_cut_with_a_notice_in_under_a_second(bot, kind):
+def test_a_megabyte_question_is_cut_with_a_notice(bot, kind):
+    """How fast is measured by bench/run.py ("1 MB question < 1 s"), not here: a timed test
+    fails on a busy machine, not on slow code."""
     question = MEGABYTES[kind]
     assert len(question) >= 999_000
-    bot.advise("借呗为什么被关了")        # warm: patterns compiled, templates loaded
-    start = time.perf_counter()
     advice = bot.advise(question)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"{kind}: {elapsed:.2f} s for a 1 MB question"
     model = check_advice(bot, question, advice)
     from assistant.normalise import clean
 
@@ -234,15 +231,11 @@ def test_input_at_the_limit_is_not_cut(bot):
 
 def test_a_megabyte_question_through_the_cli(tmp_path):
     question = MEGABYTES["domain"]
-    start = time.perf_counter()
     done = run_cli("ask", "--format", "json", "-", stdin=question)
-    elapsed = time.perf_counter() - start
     assert done.returncode == 0, done.stderr
     advice = json.loads(done.stdout)
     assert advice["notices"][0]["code"] == "input_truncated"
     assert "13812345678" not in done.stdout
-    # the whole command, interpreter start included
-    assert elapsed < 1.0, f"{elapsed:.2f} s"
 
 
 @pytest.mark.parametrize("question", [

@@ -92,9 +92,9 @@ def _tfidf(counts: Counter, vocab: dict[str, int], idf) -> dict[int, float]:
 
 def build_index(kb) -> dict:
     """Precompute vectors, centroids, naive Bayes tables and keywords (cached with the KB)."""
-    from .normalise import compile_lexicon, normalise
+    from .normalise import normalise
 
-    tables = compile_lexicon(kb.lexicon)
+    tables = kb.derived["normalise"]      # compiled just before the index (knowledge.build)
     classes = [*kb.topics, OUT_OF_SCOPE]
     class_of = {c: i for i, c in enumerate(classes)}
     labels: list[int] = []

@@ -50,6 +50,7 @@ def compile_lexicon(lexicon: dict) -> dict:
     pattern = "|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True))
     mixed = {w.casefold(): zh for w, zh in lexicon.get("mixed_words", {}).items()}
     words = "|".join(re.escape(w) for w in sorted(mixed, key=len, reverse=True))
+    spelling = sorted({w.casefold() for w in lexicon.get("spelling", [])})
     return {
         "mixed": mixed,
         # an English word written right against a Chinese character, on either side ("被cut了")
@@ -58,9 +59,10 @@ def compile_lexicon(lexicon: dict) -> dict:
         "traditional": str.maketrans(lexicon.get("traditional", {})),
         "variants": variants,
         "variants_pattern": pattern,
-        "spelling": sorted({w.casefold() for w in lexicon.get("spelling", [])}),
-        # real English words one letter from a domain word (store/score): never "corrected"
-        "spelling_keep": sorted({w.casefold() for w in lexicon.get("spelling_keep", [])}),
+        "spelling": spelling,
+        # words left as they are: the domain words, and real English words one letter from one
+        # (store/score), never "corrected"
+        "spelling_known": frozenset(spelling) | {w.casefold() for w in lexicon.get("spelling_keep", [])},
     }
 
 
@@ -72,12 +74,10 @@ def _inflection(a: str, b: str) -> bool:
     return long.startswith(short) and long[len(short):] in ("d", "s", "r")
 
 
-def _correct_spelling(text: str, words: list[str], keep: frozenset = frozenset()) -> str:
+def _correct_spelling(text: str, words: list[str], known: frozenset) -> str:
     """Domain words misspelt by a letter or two (sesmae, jeibei, scor) to their spelling: only
     words of four letters or more, with the same first letter and length within one."""
     from rapidfuzz import fuzz, process
-
-    known = set(words) | set(keep)
 
     def fix(m: re.Match) -> str:
         word = m.group(0)
@@ -108,6 +108,14 @@ def clean(text: str) -> str:
 _variant_rx_cache: dict[str, re.Pattern] = {}
 
 
+def _cached_rx(pattern: str) -> re.Pattern:
+    """The lexicon's big alternations, compiled once per process."""
+    rx = _variant_rx_cache.get(pattern)
+    if rx is None:
+        rx = _variant_rx_cache[pattern] = re.compile(pattern)
+    return rx
+
+
 # A number typed digit by digit ("7 2 8"): three or four single digits one space apart.
 _SPACED_DIGITS = re.compile(r"(?<![0-9.])[0-9](?: [0-9]){2,3}(?![0-9]|\.[0-9])")
 
@@ -123,18 +131,13 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
     text = mask(text, MASK)       # phone, ID-card and bank-card numbers are never read as facts
     text = _MASKED.sub(MASK, text)
     if tables.get("spelling"):
-        text = _correct_spelling(text, tables["spelling"], frozenset(tables.get("spelling_keep", ())))
+        text = _correct_spelling(text, tables["spelling"], tables["spelling_known"])
     if tables["variants_pattern"]:
-        rx = _variant_rx_cache.get(tables["variants_pattern"])
-        if rx is None:
-            rx = _variant_rx_cache[tables["variants_pattern"]] = re.compile(tables["variants_pattern"])
         variants = tables["variants"]
-        text = rx.sub(lambda m: variants[m.group(0)], text)
-    if tables.get("mixed_pattern"):
-        rx = _variant_rx_cache.get(tables["mixed_pattern"])
-        if rx is None:
-            rx = _variant_rx_cache[tables["mixed_pattern"]] = re.compile(tables["mixed_pattern"])
-        text = rx.sub(lambda m: tables["mixed"][m.group(0)], text)
+        text = _cached_rx(tables["variants_pattern"]).sub(lambda m: variants[m.group(0)], text)
+    if tables["mixed_pattern"]:
+        mixed = tables["mixed"]
+        text = _cached_rx(tables["mixed_pattern"]).sub(lambda m: mixed[m.group(0)], text)
     text = _SPACES.sub(" ", text).strip()
     text = _SPACED_DIGITS.sub(lambda m: m.group(0).replace(" ", ""), text)
     return Normalised(original=original, text=text, lang=lang, truncated=truncated)

@@ -91,6 +91,13 @@ def compile_extractors(kb) -> dict:
         spec["own"] = re.compile(expand_macros(own, macros), re.ASCII) if own else None
         spec["redirect"] = [(re.compile(expand_macros(r["subject"], macros), re.ASCII), r["fact"], r["values"])
                             for r in f.get("redirect", [])]
+        cs = f.get("claimed_status")
+        if cs:
+            order = [v for v in f["precedence"] if str(v) in cs["values"]] or list(cs["values"])
+            spec["claimed"] = (re.compile(expand_macros(cs["mention"], macros)),
+                               [(v, re.compile(expand_macros(cs["values"][str(v)], macros))) for v in order])
+        else:
+            spec["claimed"] = None
         # Short replies to this fact's follow-up question: the value's replies and its labels.
         spec["replies"] = {}
         for v in f["values"]:
@@ -274,7 +281,31 @@ class Extractor:
         if corrections:
             mentions.extend(self._restated_numbers(text, mentions, corrections))
             mentions = _taken_back(mentions, corrections)
-        return self._settle(_unshadowed(mentions))
+        kept = _unshadowed(mentions)
+        return self._settle(kept + self._claimed_statuses(text, kept))
+
+    def _claimed_statuses(self, text: str, kept: list[Mention]) -> list[Mention]:
+        """"信用卡逾期过,已经还清了": the overdue belongs to credit_report_negative, but with its
+        status said (in its sentence or the next) it is also the user's own late payment
+        (`claimed_status`), unless the user stated that fact themself."""
+        found = []
+        for key, f in self.facts.items():
+            if f["claimed"] is None or any(m.fact == key for m in kept):
+                continue
+            mention_rx, statuses = f["claimed"]
+            for c in kept:
+                if c.value is not True or key not in c.shadows or not mention_rx.search(text, c.start, c.end):
+                    continue
+                before = [m.end() for m in _SENTENCE_END.finditer(text, 0, c.start)]
+                start = before[-1] if before else 0
+                after = _SENTENCE_END.search(text, c.end)      # the status may follow in the next sentence
+                after = after and _SENTENCE_END.search(text, after.end())
+                end = after.start() if after else len(text)
+                value = next((v for v, rx in statuses if rx.search(text, start, end)), None)
+                if value is not None:
+                    found.append(Mention(c.start, c.end, key, value, named=True))
+                    break
+        return found
 
     def _contrasted(self, text: str, key: str, theirs: list[Mention], mine: list[Mention]) -> list[Mention]:
         """"我老婆芝麻分800,我才620": after someone else's number, the user's own bare number in

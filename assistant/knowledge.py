@@ -408,6 +408,12 @@ def _fact_problems(f, macros: dict[str, str], facts_by_key: dict) -> list[str]:
         problems.append(f"{where}.redirect: needs `own_subject` to tell its own mentions apart")
     if f.own_subject:
         compile_all("own_subject", [f.own_subject], set())
+    if f.claimed_status is not None:
+        compile_all("claimed_status.mention", [f.claimed_status.mention], set())
+        for k, rx in f.claimed_status.values.items():
+            if not _same_value(k, allowed):
+                problems.append(f"{where}.claimed_status.values: {k!r} is not a value of {f.key}")
+            compile_all(f"claimed_status.values.{k}", [rx], set())
     for i, r in enumerate(f.redirect):
         compile_all(f"redirect[{i}].subject", [r.subject], set())
         target = facts_by_key.get(r.fact)

@@ -190,6 +190,14 @@ class Redirect(Model):
     values: dict[str, Scalar]
 
 
+class ClaimedStatus(Model):
+    """When another fact claims a mention of this one ("信用卡逾期" is credit_report_negative), the
+    mention still states this fact if its sentence says the status: "…已经还清了" → past."""
+
+    mention: NonEmpty           # regular expression the claiming mention's text must contain
+    values: dict[str, NonEmpty]  # value → regular expression for its status words
+
+
 class Fact(Model):
     key: Id
     title: Text
@@ -214,6 +222,7 @@ class Fact(Model):
     # than any `redirect` subject in its clause, stays with this fact.
     own_subject: NonEmpty | None = None
     redirect: list[Redirect] = []
+    claimed_status: ClaimedStatus | None = None
     # For number facts: facts an overlapping number mention speaks for instead
     # ("芝麻分降到了六百四" is about the score, not the limit).
     shadows: list[Id] = []

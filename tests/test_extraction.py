@@ -65,6 +65,15 @@ def test_one_fact_phrases(bot):
     ("电话138****1234", {}),
     ("芝麻分63算高吗", {"sesame_score": 63}),           # a score stated inside a question is stated
     ("18岁能开通借呗吗", {}),                            # a general question about age
+    ("我是学生,今年20岁", {"age": 20}),                   # an occupation alone is no borrower type
+    ("I'm an office worker", {}),
+    ("我老婆开店的,我自己是上班族", {"borrower_type": "personal"}),  # set against her business
+    ("借钱就是自己装修用,不做生意", {"borrower_type": "personal"}),
+    ("信用卡逾期过,已经还清了", {"credit_report_negative": True, "overdue_history": "past"}),
+    ("花呗逾期了还没还", {"linked_product_issue": True, "overdue_history": "current"}),
+    ("征信上有别家的逾期记录", {"credit_report_negative": True}),  # no status said: the record only
+    ("不知道为什么我的借呗没有了", {"product_status": "closed"}),  # "don't know why" presupposes
+    ("小红书上说征信花了借呗就会关", {}),                   # hearsay states nothing
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

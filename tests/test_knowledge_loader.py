@@ -108,6 +108,16 @@ def test_invalid_pattern_is_reported_with_its_path(kb_copy):
                for p in problems), problems
 
 
+def test_claimed_status_naming_a_value_the_fact_lacks(kb_copy):
+    def bad(d):
+        _entry(d, "overdue_history", "key")["claimed_status"]["values"]["someday"] = "(unclosed"
+    _edit(kb_copy, "facts.yaml", bad)
+    problems = _problems(kb_copy)
+    assert "facts.yaml: overdue_history.claimed_status.values: 'someday' is not a value of overdue_history" in problems
+    assert any(p.startswith("facts.yaml: overdue_history.claimed_status.values.someday[0]")
+               and "regular expression" in p for p in problems), problems
+
+
 def test_example_question_under_two_topics_is_an_error(kb_copy):
     def bad(d):
         question = _entry(d, "why_closed")["examples"]["zh"][0]

@@ -91,6 +91,7 @@ def compile_extractors(kb) -> dict:
         spec["own"] = re.compile(expand_macros(own, macros), re.ASCII) if own else None
         spec["redirect"] = [(re.compile(expand_macros(r["subject"], macros), re.ASCII), r["fact"], r["values"])
                             for r in f.get("redirect", [])]
+        spec["earlier"] = re.compile(expand_macros(f["earlier"], macros)) if f.get("earlier") else None
         cs = f.get("claimed_status")
         if cs:
             order = [v for v in f["precedence"] if str(v) in cs["values"]] or list(cs["values"])
@@ -282,7 +283,7 @@ class Extractor:
             mentions.extend(self._restated_numbers(text, mentions, corrections))
             mentions = _taken_back(mentions, corrections)
         kept = _unshadowed(mentions)
-        return self._settle(kept + self._claimed_statuses(text, kept))
+        return self._settle(text, kept + self._claimed_statuses(text, kept))
 
     def _claimed_statuses(self, text: str, kept: list[Mention]) -> list[Mention]:
         """"信用卡逾期过,已经还清了": the overdue belongs to credit_report_negative, but with its
@@ -509,8 +510,9 @@ class Extractor:
                 found.append(Mention(m.start(), m.end(), key, value))
         return found
 
-    def _settle(self, mentions: list[Mention]) -> tuple[dict, list[dict]]:
-        """One value per fact: overlapping mentions keep the longest; several values go by precedence."""
+    def _settle(self, text: str, mentions: list[Mention]) -> tuple[dict, list[dict]]:
+        """One value per fact: overlapping mentions keep the longest; a mention said to be earlier
+        (`earlier`: "之前关了三个月") gives way to one that is not; several values go by precedence."""
         by_fact: dict[str, list[Mention]] = {}
         for m in sorted(mentions, key=lambda m: (m.start, -(m.end - m.start))):
             kept = by_fact.setdefault(m.fact, [])
@@ -522,6 +524,10 @@ class Extractor:
         facts: dict = {}
         warnings: list[dict] = []
         for key, ms in by_fact.items():
+            earlier_rx = self.facts[key]["earlier"]
+            if earlier_rx is not None and len(ms) > 1:
+                now = [m for m in ms if not earlier_rx.search(_clause_before(text, m.start, _CLAUSE_REACH))]
+                ms = now or ms
             values = list(dict.fromkeys(m.value for m in ms))   # distinct, in order of mention
             if len(values) == 1:
                 facts[key] = values[0]

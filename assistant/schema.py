@@ -223,6 +223,9 @@ class Fact(Model):
     own_subject: NonEmpty | None = None
     redirect: list[Redirect] = []
     claimed_status: ClaimedStatus | None = None
+    # Words before a mention, in its clause, that put it in the past ("之前", "used to"): such a
+    # mention gives way to one of the same fact that is not so marked ("又能用了,之前关了三个月").
+    earlier: NonEmpty | None = None
     # For number facts: facts an overlapping number mention speaks for instead
     # ("芝麻分降到了六百四" is about the score, not the limit).
     shadows: list[Id] = []

@@ -74,6 +74,8 @@ def test_one_fact_phrases(bot):
     ("征信上有别家的逾期记录", {"credit_report_negative": True}),  # no status said: the record only
     ("不知道为什么我的借呗没有了", {"product_status": "closed"}),  # "don't know why" presupposes
     ("小红书上说征信花了借呗就会关", {}),                   # hearsay states nothing
+    ("借呗又能用了!之前关了三个月", {"product_status": "active"}),  # what was before gives way
+    ("借呗之前一直正常,上周突然被关了", {"product_status": "closed"}),
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

@@ -118,6 +118,15 @@ def test_claimed_status_naming_a_value_the_fact_lacks(kb_copy):
                and "regular expression" in p for p in problems), problems
 
 
+def test_invalid_earlier_words_are_reported(kb_copy):
+    def bad(d):
+        _entry(d, "product_status", "key")["earlier"] = "之前|(unclosed"
+    _edit(kb_copy, "facts.yaml", bad)
+    problems = _problems(kb_copy)
+    assert any(p.startswith("facts.yaml: product_status.earlier[0]") and "regular expression" in p
+               for p in problems), problems
+
+
 def test_example_question_under_two_topics_is_an_error(kb_copy):
     def bad(d):
         question = _entry(d, "why_closed")["examples"]["zh"][0]

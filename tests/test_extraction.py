@@ -76,6 +76,10 @@ def test_one_fact_phrases(bot):
     ("小红书上说征信花了借呗就会关", {}),                   # hearsay states nothing
     ("借呗又能用了!之前关了三个月", {"product_status": "active"}),  # what was before gives way
     ("借呗之前一直正常,上周突然被关了", {"product_status": "closed"}),
+    ("我花呗也没了借呗也没了", {"linked_product_issue": True, "product_status": "closed"}),  # 没了 ends a negation
+    ("额度没涨反而被关了", {"product_status": "closed"}),
+    ("反正借呗现在用不了", {"product_status": "closed"}),
+    ("下个月可能真还不上了", {}),                                           # a worry, not a fact
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

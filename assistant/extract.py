@@ -62,7 +62,7 @@ def compile_extractors(kb) -> dict:
     macros = {"NUM": NUMBER_PATTERN, "NUM_EN": NUMBER_EN_PATTERN, **kb.lexicon.get("macros", {})}
     facts = {}
     for key, f in kb.facts.items():
-        spec = {"values": [], "numbers": [], "amount": None, "user_only": f["user_only"],
+        spec = {"values": [], "presupposed": [], "numbers": [], "amount": None, "user_only": f["user_only"],
                 "stated_in_questions": f["stated_in_questions"],
                 "int": f["type"] == "int", "shadows": tuple(f["shadows"])}
         fields = "|".join(f"(?:{p})" for p in f.get("form", []))
@@ -80,6 +80,8 @@ def compile_extractors(kb) -> dict:
             for p in patterns:
                 spec["values"].append((_lazy(expand_macros(p, macros)), v["id"], v["negated"],
                                        tuple(v["shadows"])))
+            for p in v["presupposed"]:
+                spec["presupposed"].append((_lazy(expand_macros(p, macros)), v["id"], tuple(v["shadows"])))
         for p in f["patterns"]:
             spec["numbers"].append(_lazy(expand_macros(p, macros)))
         if f.get("amount_change"):
@@ -122,6 +124,7 @@ def compile_extractors(kb) -> dict:
                         + r")\b)+\s*$") if lex.get("negation_transparent") else "",
         "hypothetical": "|".join(f"(?:{p})" for p in hypo.get("always", [])),
         "hypothetical_before": "|".join(f"(?:{p})" for p in hypo.get("before", [])),
+        "hypothetical_general": "|".join(f"(?:{p})" for p in hypo.get("general", [])),
         "corrections": "|".join(f"(?:{p})" for p in lex.get("corrections", [])),
         "conditional": "|".join(f"(?:{p})" for p in hypo.get("unless_done", [])),
         "done": "|".join(f"(?:{p})" for p in hypo.get("done", [])),
@@ -228,6 +231,7 @@ class Extractor:
         self.others_rx = _maybe(spec["others"])
         self.hypothetical_rx = _maybe(spec["hypothetical"])
         self.hypothetical_before_rx = _maybe(spec.get("hypothetical_before", ""))
+        self.general_rx = _maybe(spec.get("hypothetical_general", ""))
         self.corrections_rx = _maybe(spec.get("corrections", ""))
         self.conditional_rx = _maybe(spec["conditional"])
         self.done_rx = _maybe(spec["done"])
@@ -269,6 +273,9 @@ class Extractor:
             found = [m for m in found
                      if not self._hypothetical(text, m, conditional=not f["stated_in_questions"],
                                                own_number=f["int"])]
+            for rx, value, shadows in f["presupposed"] if not found else ():   # asked because it is so
+                found.extend(Mention(m.start(), m.end(), key, value, shadows) for m in rx.finditer(text, chars)
+                             if not self._negated(text, m.start()) and not self._general(text, m.start()))
             if f["user_only"] and self.others_rx is not None:
                 theirs = [m for m in found if self._about_others(text, m.start)]
                 found = [m for m in found if m not in theirs]
@@ -277,12 +284,14 @@ class Extractor:
             if f.get("redirect"):
                 found = [r for r in (self._redirected(text, m, f) for m in found) if r is not None]
             mentions.extend(found)
+        # shadows first: a claim later taken back ("sesame from 720 to 680… now it's 680") still
+        # says what its words were about
+        kept = _unshadowed(mentions)
         corrections = ([] if self.corrections_rx is None
                        else [(m.start(), m.end()) for m in self.corrections_rx.finditer(text)])
         if corrections:
-            mentions.extend(self._restated_numbers(text, mentions, corrections))
-            mentions = _taken_back(mentions, corrections)
-        kept = _unshadowed(mentions)
+            kept.extend(self._restated_numbers(text, kept, corrections))
+            kept = _taken_back(kept, corrections)
         return self._settle(text, kept + self._claimed_statuses(text, kept))
 
     def _claimed_statuses(self, text: str, kept: list[Mention]) -> list[Mention]:
@@ -454,6 +463,15 @@ class Extractor:
                 return True
             return not done
         return False
+
+    def _general(self, text: str, start: int) -> bool:
+        """Is the sentence around `start` a general or conditional question ("一般多久能恢复",
+        "如果…会恢复吗"), which presupposes nothing about the user?"""
+        before = _SENTENCE_END.split(text[max(0, start - _CLAUSE_REACH):start])[-1]
+        after = _SENTENCE_END.split(text[start:start + _CLAUSE_REACH])[0]
+        sentence = before + after
+        return any(rx is not None and rx.search(sentence)
+                   for rx in (self.general_rx, self.hypothetical_rx, self.hypothetical_before_rx))
 
     def _about_others(self, text: str, start: int) -> bool:
         """Is the clause before `start` about someone other than the user? ("我儿子今年8岁"; but

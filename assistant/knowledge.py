@@ -386,6 +386,7 @@ def _fact_problems(f, macros: dict[str, str], facts_by_key: dict) -> list[str]:
     compile_all("form", f.form, set())
     for i, v in enumerate(f.values):
         compile_all(f"values[{i}].patterns", v.patterns, set())
+        compile_all(f"values[{i}].presupposed", v.presupposed, set())
         compile_all(f"values[{i}].form", v.form, set())
         if v.form and not f.form:
             problems.append(f"{where}.values[{i}].form: the fact has no `form` field names to complete")

@@ -158,6 +158,10 @@ class FactValue(Model):
     replies: TextList = TextList()
     # Words that give this value after one of the fact's `form` fields ("逾期: 无", "Overdue: none").
     form: list[NonEmpty] = []
+    # Patterns a question presupposes ("多久能恢复借呗" asks because the line is closed): read
+    # even inside questions and if-clauses, though still not about someone else, and only when
+    # nothing else states the fact ("降额了,多久能恢复" is a cut).
+    presupposed: list[NonEmpty] = []
 
 
 class ValidRange(Model):
@@ -373,7 +377,9 @@ class Lexicon(Model):
     # ("不知道是不是因为逾期", but not "借呗还能借,就是不知道能借多少").
     # `then`: what, right after a done mention, asks about its consequence ("逾期了会…吗"), which
     # stays a question unless a self word comes before or `now` anchors it in time.
-    hypothetical: dict[Literal["always", "before", "unless_done", "done", "done_before", "then", "now"],
+    # `general`: what makes a question that presupposes a fact (`presupposed`) a general one
+    # ("一般多久能恢复", "usually", "关闭后多久"), as `always` and `before` words do too.
+    hypothetical: dict[Literal["always", "before", "unless_done", "done", "done_before", "then", "now", "general"],
                        list[NonEmpty]] = {}
     # Regular expressions that take back what was just said ("不对", "wait no", "jk"): of two
     # mentions of one fact on either side of one, the later stands; a bare number right after one

@@ -80,6 +80,11 @@ def test_one_fact_phrases(bot):
     ("额度没涨反而被关了", {"product_status": "closed"}),
     ("反正借呗现在用不了", {"product_status": "closed"}),
     ("下个月可能真还不上了", {}),                                           # a worry, not a fact
+    ("多久能恢复借呗", {"product_status": "closed"}),                        # asked because it is closed
+    ("借呗关闭后一般多久能恢复", {}),                                        # …unless asked in general
+    ("额度降了,多久能恢复", {"product_status": "reduced"}),                  # …or the cut is said
+    ("me and my bf both got jiebei shut down", {"product_status": "closed"}),
+    ("sesame went from 720 to 680, now it's 680", {"sesame_score": 680}),   # the score, not the limit
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

@@ -28,7 +28,9 @@ _EN_TEENS_TENS = "|".join(w for w in [*_EN_UNITS, *_EN_TENS] if (_EN_UNITS.get(w
 NUMBER_EN_PATTERN = (rf"(?:(?:{_EN_SMALL})[ -]hundred(?:[ -](?:and[ -])?(?:{_EN_SMALL})(?:[ -](?:{_EN_SMALL}))?)?"
                      # "six fifty" = 650, as scores are said aloud
                      rf"|(?:{_EN_DIGIT})[ -](?:{_EN_TEENS_TENS})(?:[ -](?:{_EN_DIGIT}))?"
-                     rf"|(?:{'|'.join(_EN_TENS)})(?:[ -](?:{'|'.join(w for w in _EN_UNITS if w != 'zero')}))?)")
+                     rf"|(?:{'|'.join(_EN_TENS)})(?:[ -](?:{'|'.join(w for w in _EN_UNITS if w != 'zero')}))?"
+                     # "nineteen": the teens on their own (a lone unit word is too often not a number)
+                     rf"|(?:{'|'.join(w for w in _EN_UNITS if 13 <= _EN_UNITS[w] <= 19)})\b)")
 
 
 def _parse_english(s: str) -> float | None:
@@ -99,10 +101,16 @@ def _parse_chinese(s: str) -> float | None:
     section = 0.0        # the part below 万
     digit: float | None = None
     last_scale = 0       # the unit or 万/亿 seen last, for a trailing digit
+    digits = 0           # how many digits make up `digit` (7百20: 20 is two)
     for i, ch in enumerate(s):
         if ch in _DIGITS:
-            digit = _DIGITS[ch]
-        elif ch in _UNITS:
+            if ch.isascii() and digits and s[i - 1].isascii():
+                digit, digits = digit * 10 + _DIGITS[ch], digits + 1
+            else:
+                digit, digits = _DIGITS[ch], 1
+            continue
+        digits = 0
+        if ch in _UNITS:
             section += (1 if digit is None else digit) * _UNITS[ch]
             digit, last_scale = None, _UNITS[ch]
         elif ch in _BIG:
@@ -114,7 +122,9 @@ def _parse_chinese(s: str) -> float | None:
     if digit is not None:
         # 六百五 → 650, 三千五 → 3500, 一万五 → 15000: a trailing digit counts in the next unit
         # down, unless a 零 stands before it (六百零五 → 605).
-        if last_scale >= 100 and len(s) >= 2 and s[-2] not in "零〇○":
+        if digits >= 2:                # 7百20 → 720: written out in full
+            section += digit
+        elif last_scale >= 100 and len(s) >= 2 and s[-2] not in "零〇○":
             section += digit * last_scale / 10
         else:
             section += digit

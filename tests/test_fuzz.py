@@ -60,8 +60,9 @@ nasty_text = st.lists(
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
-def check_advice(bot, question: str, advice: dict) -> Advice:
-    """What every answer must satisfy, whatever the question."""
+def check_advice(bot, question: str, advice: dict, given: str = "") -> Advice:
+    """What every answer must satisfy, whatever the question (`given`: the facts passed beside it,
+    as text, which may hold a 49 of their own)."""
     model = Advice.model_validate(advice)
     assert model.model_dump(mode="json") == json.loads(json.dumps(advice))
     json.dumps(advice, ensure_ascii=False).encode("utf-8")   # writable as UTF-8 anywhere
@@ -78,7 +79,7 @@ def check_advice(bot, question: str, advice: dict) -> Advice:
     if truncated:
         assert len(model.question) <= 2 * limit
     # user text is data: a template in the question is never evaluated
-    if "{{ 7*7 }}" in question and "49" not in question:
+    if "{{ 7*7 }}" in question and "49" not in question + given:
         assert "49" not in model.answer
     for c in model.causes:
         assert c.points == sum(x.points for x in c.contributions)
@@ -125,7 +126,7 @@ def test_any_facts_are_used_or_refused_cleanly(bot, data, question):
         message = str(exc)
         assert message and "\n" not in message and "Traceback" not in message
         return
-    check_advice(bot, question, advice)
+    check_advice(bot, question, advice, given=repr((facts, what_if)))
 
 
 @FUZZ

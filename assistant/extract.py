@@ -137,7 +137,7 @@ def compile_extractors(kb) -> dict:
 
 class LazyPattern:
     """A fact pattern compiled on first use, and only tried when the text holds, for each part
-    every match needs, one of that part's characters: a question touches a few of the hundreds of
+    every match needs, one of that part's strings: a question touches a few of the hundreds of
     patterns, so the one-shot path compiles a few instead of all of them."""
 
     __slots__ = ("source", "needs", "_rx")
@@ -149,7 +149,7 @@ class LazyPattern:
         return LazyPattern, (self.source, self.needs)
 
     def finditer(self, text: str, chars: set):
-        if self.needs is not None and any(need.isdisjoint(chars) for need in self.needs):
+        if self.needs is not None and not all(_holds(text, chars, need) for need in self.needs):
             return ()
         if self._rx is None:
             # ASCII: `\b` is then an English word boundary even next to Chinese ("被close了").
@@ -157,33 +157,48 @@ class LazyPattern:
         return self._rx.finditer(text)
 
 
+def _holds(text: str, chars: set, need: frozenset) -> bool:
+    """Does the text contain one of these strings? Single characters are looked up in the set of
+    the text's characters; a longer string only after its first character is found there."""
+    return any((s in chars) if len(s) == 1 else (s[0] in chars and s in text) for s in need)
+
+
 _MAX_NEEDS = 6      # the most selective parts kept per pattern
 
 
 def necessary_chars(pattern: str) -> tuple | None:
-    """Character sets every match of `pattern` draws from, one per part it cannot do without
-    (a match contains at least one character of each set); None if unknown."""
+    """String sets every match of `pattern` needs, one per part it cannot do without (a match
+    contains at least one string of each set: "借呗" for a run of literals, a character for a
+    class); None if unknown."""
     try:
         from re import _parser
 
         needs = _needs(_parser.parse(pattern, re.ASCII))
     except Exception:   # an unusual construct or another Python: always try the pattern
         return None
-    unique = sorted(set(needs), key=len)[:_MAX_NEEDS]
+    # fewest alternatives first, then the longest strings: the parts that rule most texts out
+    unique = sorted(set(needs), key=lambda n: (len(n), -min(map(len, n))))[:_MAX_NEEDS]
     return tuple(unique) if unique else None
 
 
 def _needs(seq) -> list[frozenset]:
-    """All the parts of a sequence a match needs: each part's characters."""
+    """All the parts of a sequence a match needs; a run of literal characters is one part."""
     out: list[frozenset] = []
+    run = ""
     for op, av in seq:
+        if str(op) == "LITERAL":
+            run += chr(av)
+            continue
+        if run:
+            out.append(frozenset([run]))
+            run = ""
         out.extend(_item_needs(str(op), av))
+    if run:
+        out.append(frozenset([run]))
     return out
 
 
 def _item_needs(op: str, av) -> list[frozenset]:
-    if op == "LITERAL":
-        return [frozenset(chr(av))]
     if op == "IN":
         chars: set[str] = set()
         for kind, value in av:
@@ -202,7 +217,7 @@ def _item_needs(op: str, av) -> list[frozenset]:
             need = _needs(branch)
             if not need:
                 return []
-            union |= min(need, key=len)
+            union |= min(need, key=lambda n: (len(n), -min(map(len, n))))
         return [frozenset(union)]
     if op == "SUBPATTERN":
         return _needs(av[-1])

@@ -18,8 +18,8 @@ from .numbers import NUMBER_EN_PATTERN, NUMBER_PATTERN, parse_number
 # Where a clause ends: a negation, a question or a person named earlier reaches no further.
 _CLAUSE_REACH = 80   # characters looked at on each side of a mention
 # A space between two Chinese characters ends a clause too: people type one instead of a comma
-# ("借呗没了 支付宝天天用"); so does a dash between spaces ("I have a mortgage - does that …").
-_CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]|(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff])|\s[-–—]+\s")
+# ("借呗没了 支付宝天天用", "芝麻分63 借呗…"); so does a dash between spaces ("I have a mortgage - does that …").
+_CLAUSE_END = re.compile(r"[,.;:!?，。；：！？\n]|(?<=[\u4e00-\u9fff]) +(?=[\u4e00-\u9fff0-9])|(?<=[0-9]) +(?=[\u4e00-\u9fff])|\s[-–—]+\s")
 # What may stand before the object of a verb ("closed my huabei", "关了我的花呗").
 _OBJECT_LEAD = re.compile(r"\s*(?:(?:my|the|our|了)\s*)?(?:我的|我)?\s*")
 # How many English words may stand between a negator and what it negates ("never defaulted or

@@ -118,6 +118,8 @@ def _cached_rx(pattern: str) -> re.Pattern:
 
 # A number typed digit by digit ("7 2 8"): three or four single digits one space apart.
 _SPACED_DIGITS = re.compile(r"(?<![0-9.])[0-9](?: [0-9]){2,3}(?![0-9]|\.[0-9])")
+# Chinese typed one character at a time with spaces between ("我 每 天 都 用 支 付 宝").
+_SPACED_HAN = re.compile(r"(?<![\u4e00-\u9fff] )(?<![\u4e00-\u9fff])[\u4e00-\u9fff](?: [\u4e00-\u9fff]){3,}(?![\u4e00-\u9fff])")
 
 
 def normalise(question: str, tables: dict, limit: int) -> Normalised:
@@ -140,4 +142,5 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
         text = _cached_rx(tables["mixed_pattern"]).sub(lambda m: mixed[m.group(0)], text)
     text = _SPACES.sub(" ", text).strip()
     text = _SPACED_DIGITS.sub(lambda m: m.group(0).replace(" ", ""), text)
+    text = _SPACED_HAN.sub(lambda m: m.group(0).replace(" ", ""), text)
     return Normalised(original=original, text=text, lang=lang, truncated=truncated)

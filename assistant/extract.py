@@ -94,6 +94,7 @@ def compile_extractors(kb) -> dict:
         spec["redirect"] = [(re.compile(expand_macros(r["subject"], macros), re.ASCII), r["fact"], r["values"])
                             for r in f.get("redirect", [])]
         spec["earlier"] = re.compile(expand_macros(f["earlier"], macros)) if f.get("earlier") else None
+        spec["theirs_words"] = re.compile(expand_macros(f["theirs_words"], macros)) if f.get("theirs_words") else None
         cs = f.get("claimed_status")
         if cs:
             order = [v for v in f["precedence"] if str(v) in cs["values"]] or list(cs["values"])
@@ -294,6 +295,10 @@ class Extractor:
             if f["user_only"] and self.others_rx is not None:
                 theirs = [m for m in found if self._about_others(text, m.start)]
                 found = [m for m in found if m not in theirs]
+                if f["int"] and not theirs and not found and f["theirs_words"] is not None:
+                    # "我老婆芝麻分800多,我才620": their fact named, with a number we do not read
+                    theirs = [Mention(w.start(), w.end(), key, None) for w in f["theirs_words"].finditer(text)
+                              if self._about_others(text, w.start())][:1]
                 if f["int"] and theirs and self.contrast_rxs:
                     found.extend(self._contrasted(text, key, theirs, found))
             if f.get("redirect"):

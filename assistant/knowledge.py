@@ -409,6 +409,8 @@ def _fact_problems(f, macros: dict[str, str], facts_by_key: dict) -> list[str]:
         problems.append(f"{where}.redirect: needs `own_subject` to tell its own mentions apart")
     if f.own_subject:
         compile_all("own_subject", [f.own_subject], set())
+    if f.theirs_words:
+        compile_all("theirs_words", [f.theirs_words], set())
     if f.earlier:
         compile_all("earlier", [f.earlier], set())
     if f.claimed_status is not None:

@@ -227,6 +227,9 @@ class Fact(Model):
     own_subject: NonEmpty | None = None
     redirect: list[Redirect] = []
     claimed_status: ClaimedStatus | None = None
+    # For number facts: words naming the fact. Said of someone else without a number we read
+    # ("我老婆芝麻分800多"), they too make the user's own number after them count ("我才620").
+    theirs_words: NonEmpty | None = None
     # Words before a mention, in its clause, that put it in the past ("之前", "used to"): such a
     # mention gives way to one of the same fact that is not so marked ("又能用了,之前关了三个月").
     earlier: NonEmpty | None = None

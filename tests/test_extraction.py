@@ -85,6 +85,11 @@ def test_one_fact_phrases(bot):
     ("额度降了,多久能恢复", {"product_status": "reduced"}),                  # …or the cut is said
     ("me and my bf both got jiebei shut down", {"product_status": "closed"}),
     ("sesame went from 720 to 680, now it's 680", {"sesame_score": 680}),   # the score, not the limit
+    ("我老婆芝麻分800多,我才620", {"sesame_score": 620}),  # their score unread, the user's stands
+    ("芝麻分63 借呗有没有希望", {"sesame_score": 63}),        # a space after a number ends the clause
+    ("我 每 天 都 用 支 付 宝", {"alipay_activity": "high"}),   # typed one character at a time
+    ("额度从二十万直接变成三万", {"product_status": "reduced"}),
+    ("Jiebei limit went from 50,000 to 10,000", {"product_status": "reduced"}),
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

@@ -136,6 +136,15 @@ def test_invalid_presupposed_pattern_is_reported(kb_copy):
                for p in problems), problems
 
 
+def test_invalid_theirs_words_are_reported(kb_copy):
+    def bad(d):
+        _entry(d, "sesame_score", "key")["theirs_words"] = "芝麻|(unclosed"
+    _edit(kb_copy, "facts.yaml", bad)
+    problems = _problems(kb_copy)
+    assert any(p.startswith("facts.yaml: sesame_score.theirs_words[0]") and "regular expression" in p
+               for p in problems), problems
+
+
 def test_example_question_under_two_topics_is_an_error(kb_copy):
     def bad(d):
         question = _entry(d, "why_closed")["examples"]["zh"][0]

@@ -141,16 +141,20 @@ class LazyPattern:
     every match needs, one of that part's strings: a question touches a few of the hundreds of
     patterns, so the one-shot path compiles a few instead of all of them."""
 
-    __slots__ = ("source", "needs", "_rx")
+    __slots__ = ("source", "needs", "_first", "_rx")
 
     def __init__(self, source: str, needs: tuple | None):
         self.source, self.needs, self._rx = source, needs, None
+        # the first characters of the most selective part: most texts are ruled out by one
+        # set operation, before any string is looked for
+        self._first = frozenset(s[0] for s in needs[0]) if needs else None
 
     def __reduce__(self):           # cached without the compiled form
         return LazyPattern, (self.source, self.needs)
 
     def finditer(self, text: str, chars: set):
-        if self.needs is not None and not all(_holds(text, chars, need) for need in self.needs):
+        if self.needs is not None and (self._first.isdisjoint(chars)
+                                       or not all(_holds(text, chars, need) for need in self.needs)):
             return ()
         if self._rx is None:
             # ASCII: `\b` is then an English word boundary even next to Chinese ("被close了").

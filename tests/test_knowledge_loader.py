@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from assistant import knowledge
@@ -118,31 +119,27 @@ def test_claimed_status_naming_a_value_the_fact_lacks(kb_copy):
                and "regular expression" in p for p in problems), problems
 
 
-def test_invalid_earlier_words_are_reported(kb_copy):
-    def bad(d):
-        _entry(d, "product_status", "key")["earlier"] = "之前|(unclosed"
+def _set_earlier(d):
+    _entry(d, "product_status", "key")["earlier"] = "之前|(unclosed"
+
+
+def _set_presupposed(d):
+    _entry(d, "product_status", "key")["values"][0]["presupposed"] = ["(unclosed"]
+
+
+def _set_theirs_words(d):
+    _entry(d, "sesame_score", "key")["theirs_words"] = "芝麻|(unclosed"
+
+
+@pytest.mark.parametrize("bad, where", [
+    (_set_earlier, "product_status.earlier[0]"),
+    (_set_presupposed, "product_status.values[0].presupposed[0]"),
+    (_set_theirs_words, "sesame_score.theirs_words[0]"),
+])
+def test_invalid_extraction_words_are_reported_with_their_path(kb_copy, bad, where):
     _edit(kb_copy, "facts.yaml", bad)
     problems = _problems(kb_copy)
-    assert any(p.startswith("facts.yaml: product_status.earlier[0]") and "regular expression" in p
-               for p in problems), problems
-
-
-def test_invalid_presupposed_pattern_is_reported(kb_copy):
-    def bad(d):
-        _entry(d, "product_status", "key")["values"][0]["presupposed"] = ["(unclosed"]
-    _edit(kb_copy, "facts.yaml", bad)
-    problems = _problems(kb_copy)
-    assert any(p.startswith("facts.yaml: product_status.values[0].presupposed[0]") and "regular expression" in p
-               for p in problems), problems
-
-
-def test_invalid_theirs_words_are_reported(kb_copy):
-    def bad(d):
-        _entry(d, "sesame_score", "key")["theirs_words"] = "芝麻|(unclosed"
-    _edit(kb_copy, "facts.yaml", bad)
-    problems = _problems(kb_copy)
-    assert any(p.startswith("facts.yaml: sesame_score.theirs_words[0]") and "regular expression" in p
-               for p in problems), problems
+    assert any(p.startswith(f"facts.yaml: {where}") and "regular expression" in p for p in problems), problems
 
 
 def test_example_question_under_two_topics_is_an_error(kb_copy):

@@ -90,6 +90,9 @@ def test_one_fact_phrases(bot):
     ("我 每 天 都 用 支 付 宝", {"alipay_activity": "high"}),   # typed one character at a time
     ("额度从二十万直接变成三万", {"product_status": "reduced"}),
     ("Jiebei limit went from 50,000 to 10,000", {"product_status": "reduced"}),
+    ("Score 700ish, can't see Jiebei anymore.", {"product_status": "closed"}),  # can't is no question
+    ("Thirty-two, married, no kids, jiebei got reduced to 5k", {"age": 32, "product_status": "reduced"}),
+    ("late on jiebei 3 months ago, paid the next day", {"overdue_history": "past"}),  # not early
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

@@ -93,6 +93,8 @@ def test_one_fact_phrases(bot):
     ("Score 700ish, can't see Jiebei anymore.", {"product_status": "closed"}),  # can't is no question
     ("Thirty-two, married, no kids, jiebei got reduced to 5k", {"age": 32, "product_status": "reduced"}),
     ("late on jiebei 3 months ago, paid the next day", {"overdue_history": "past"}),  # not early
+    ("age 41, married, 2 kids, steady income, jiebei suddenly closed",         # 2 kids: still the user
+     {"age": 41, "income_change": "stable", "product_status": "closed"}),
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

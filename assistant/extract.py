@@ -54,7 +54,7 @@ def _alternation(words) -> str:
 
 
 def _lazy(pattern: str) -> LazyPattern:
-    return LazyPattern(pattern, necessary_chars(pattern))
+    return LazyPattern(pattern, necessary_strings(pattern))
 
 
 def compile_extractors(kb) -> dict:
@@ -171,7 +171,7 @@ def _holds(text: str, chars: set, need: frozenset) -> bool:
 _MAX_NEEDS = 6      # the most selective parts kept per pattern
 
 
-def necessary_chars(pattern: str) -> tuple | None:
+def necessary_strings(pattern: str) -> tuple | None:
     """String sets every match of `pattern` needs, one per part it cannot do without (a match
     contains at least one string of each set: "借呗" for a run of literals, a character for a
     class); None if unknown."""
@@ -469,7 +469,7 @@ class Extractor:
         # 借呗是不是就没了"
         if self.hypothetical_rx is not None and self.question_rx is not None \
                 and self.question_rx.search(clause):
-            sentence = _SENTENCE_END.split(text[max(0, m.start - _CLAUSE_REACH):m.start])[-1]
+            sentence = _sentence_before(text, m.start)
             earlier = sentence[:len(sentence) - len(before)]
             if earlier and self.hypothetical_rx.search(earlier):
                 return True
@@ -491,7 +491,7 @@ class Extractor:
     def _general(self, text: str, start: int) -> bool:
         """Is the sentence around `start` a general or conditional question ("一般多久能恢复",
         "如果…会恢复吗"), which presupposes nothing about the user?"""
-        before = _SENTENCE_END.split(text[max(0, start - _CLAUSE_REACH):start])[-1]
+        before = _sentence_before(text, start)
         after = _SENTENCE_END.split(text[start:start + _CLAUSE_REACH])[0]
         sentence = before + after
         return any(rx is not None and rx.search(sentence)
@@ -504,7 +504,7 @@ class Extractor:
             return False      # the mention names the user ("我的还好好的", "mine still works")
         # The person last named in the sentence so far, across commas: "帮我爸问的,他65岁了,
         # 借呗突然用不了" is still about the father.
-        before = _SENTENCE_END.split(text[max(0, start - _CLAUSE_REACH):start])[-1]
+        before = _sentence_before(text, start)
         others = [o for o in self.others_rx.finditer(before)
                   if not (self.joint_rx is not None and self.joint_rx.search(before[:o.start()]))]
         if not others:
@@ -601,6 +601,11 @@ def _speaking_for(m: Mention, fact: str, values: dict) -> Mention | None:
     """The mention restated as the other fact's value (closed → true); None when unmapped."""
     key = m.value if isinstance(m.value, str) else str(m.value).lower()
     return Mention(m.start, m.end, fact, values[key]) if key in values else None
+
+
+def _sentence_before(text: str, start: int) -> str:
+    """The sentence's text before `start`, across commas, within reach."""
+    return _SENTENCE_END.split(text[max(0, start - _CLAUSE_REACH):start])[-1]
 
 
 def _clause_before(text: str, start: int, reach: int) -> str:

@@ -407,12 +407,9 @@ def _fact_problems(f, macros: dict[str, str], facts_by_key: dict) -> list[str]:
             problems.append(f"{where}.contradictions[{i}]: must be two values of {f.key}")
     if f.redirect and not f.own_subject:
         problems.append(f"{where}.redirect: needs `own_subject` to tell its own mentions apart")
-    if f.own_subject:
-        compile_all("own_subject", [f.own_subject], set())
-    if f.theirs_words:
-        compile_all("theirs_words", [f.theirs_words], set())
-    if f.earlier:
-        compile_all("earlier", [f.earlier], set())
+    for field in ("own_subject", "theirs_words", "earlier"):     # single regular expressions
+        if getattr(f, field):
+            compile_all(field, [getattr(f, field)], set())
     if f.claimed_status is not None:
         compile_all("claimed_status.mention", [f.claimed_status.mention], set())
         for k, rx in f.claimed_status.values.items():

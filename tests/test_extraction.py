@@ -124,14 +124,14 @@ def test_prefilter_never_skips_a_pattern_that_would_match(bot):
     pattern it skips finds nothing when run anyway."""
     import re
 
-    from assistant.extract import necessary_chars
+    from assistant.extract import necessary_strings
 
     cases = yaml.safe_load((DATA / "facts.yaml").read_text(encoding="utf-8"))
     texts = [normalise(c["text"], bot.kb.derived["normalise"], bot.kb.settings["input_limit"]).text
              for c in cases[::20]]
     patterns = [rx for f in bot.extractor.facts.values()
                 for rx in [*(v[0] for v in f["values"]), *(p[0] for p in f["presupposed"]), *f["numbers"]]]
-    assert necessary_chars("(?:借呗|额度)被关了") == (frozenset({"被关了"}), frozenset({"借呗", "额度"}))
+    assert necessary_strings("(?:借呗|额度)被关了") == (frozenset({"被关了"}), frozenset({"借呗", "额度"}))
     compiled = [(lazy, re.compile(lazy.source, re.ASCII)) for lazy in patterns]
     for text in texts:
         chars = set(text)

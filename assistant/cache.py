@@ -7,14 +7,16 @@ written atomically in a private directory; any failure to cache is silent, never
 
 from __future__ import annotations
 
+import copyreg
 import hashlib
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from . import paths
+from . import paths, programs
 
 T = TypeVar("T")
 # Bump when a compiled form changes in a way the code hash would not notice.
@@ -73,7 +75,10 @@ def _store(path: Path, value, namespace: str) -> None:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{namespace}-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+                # compiled patterns keep their program: loading does not compile them again
+                pickler.dispatch_table = {**copyreg.dispatch_table, re.Pattern: programs.reduce_pattern}
+                pickler.dump(value)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from . import programs
 from .knowledge import expand_macros
 from .numbers import NUMBER_EN_PATTERN, NUMBER_PATTERN, parse_number
 
@@ -112,27 +113,27 @@ def compile_extractors(kb) -> dict:
     hypo = lex.get("hypothetical", {})
     return {
         "facts": facts,
-        "negators": _alternation(lex.get("negators", [])),
-        "post_negators": "|".join(f"(?:{p})" for p in lex.get("post_negators", [])),
-        "not_negations": _alternation(lex.get("negation_exceptions", [])),
-        "self": "|".join(f"(?:{p})" for p in lex.get("self_words", [])),
-        "breakers": _alternation(lex.get("negation_breakers", [])),
-        "others": "|".join(f"(?:{p})" for p in lex.get("others", [])),
-        "joint": "|".join(f"(?:{p})" for p in lex.get("joint", [])),
-        "contrast": list(lex.get("contrast", [])),     # each has its own group `n`
+        "negators": _compiled(_alternation(lex.get("negators", []))),
+        "post_negators": _compiled("|".join(f"(?:{p})" for p in lex.get("post_negators", []))),
+        "not_negations": _compiled(_alternation(lex.get("negation_exceptions", []))),
+        "self": _compiled("|".join(f"(?:{p})" for p in lex.get("self_words", []))),
+        "breakers": _compiled(_alternation(lex.get("negation_breakers", []))),
+        "others": _compiled("|".join(f"(?:{p})" for p in lex.get("others", []))),
+        "joint": _compiled("|".join(f"(?:{p})" for p in lex.get("joint", []))),
+        "contrast": [re.compile(p) for p in lex.get("contrast", [])],     # each has its own group `n`
         "gap": lex.get("negation_gap", 4),
-        "transparent": (r"(?:\s*\b(?:" + "|".join(re.escape(w) for w in lex.get("negation_transparent", []))
-                        + r")\b)+\s*$") if lex.get("negation_transparent") else "",
-        "hypothetical": "|".join(f"(?:{p})" for p in hypo.get("always", [])),
-        "hypothetical_before": "|".join(f"(?:{p})" for p in hypo.get("before", [])),
-        "hypothetical_general": "|".join(f"(?:{p})" for p in hypo.get("general", [])),
-        "corrections": "|".join(f"(?:{p})" for p in lex.get("corrections", [])),
-        "conditional": "|".join(f"(?:{p})" for p in hypo.get("unless_done", [])),
-        "done": "|".join(f"(?:{p})" for p in hypo.get("done", [])),
-        "done_before": "|".join(f"(?:{p})" for p in hypo.get("done_before", [])),
-        "then": "|".join(f"(?:{p})" for p in hypo.get("then", [])),
-        "now": "|".join(f"(?:{p})" for p in hypo.get("now", [])),
-        "questions": "|".join(f"(?:{p})" for p in lex.get("question_markers", [])),
+        "transparent": _compiled((r"(?:\s*\b(?:" + "|".join(re.escape(w) for w in lex.get("negation_transparent", []))
+                        + r")\b)+\s*$") if lex.get("negation_transparent") else ""),
+        "hypothetical": _compiled("|".join(f"(?:{p})" for p in hypo.get("always", []))),
+        "hypothetical_before": _compiled("|".join(f"(?:{p})" for p in hypo.get("before", []))),
+        "hypothetical_general": _compiled("|".join(f"(?:{p})" for p in hypo.get("general", []))),
+        "corrections": _compiled("|".join(f"(?:{p})" for p in lex.get("corrections", []))),
+        "conditional": _compiled("|".join(f"(?:{p})" for p in hypo.get("unless_done", []))),
+        "done": _compiled("|".join(f"(?:{p})" for p in hypo.get("done", []))),
+        "done_before": _compiled("|".join(f"(?:{p})" for p in hypo.get("done_before", []))),
+        "then": _compiled("|".join(f"(?:{p})" for p in hypo.get("then", []))),
+        "now": _compiled("|".join(f"(?:{p})" for p in hypo.get("now", []))),
+        "questions": _compiled("|".join(f"(?:{p})" for p in lex.get("question_markers", []))),
     }
 
 
@@ -141,16 +142,17 @@ class LazyPattern:
     every match needs, one of that part's strings: a question touches a few of the hundreds of
     patterns, so the one-shot path compiles a few instead of all of them."""
 
-    __slots__ = ("source", "needs", "_first", "_rx")
+    __slots__ = ("source", "needs", "_first", "_rx", "_program")
 
-    def __init__(self, source: str, needs: tuple | None):
-        self.source, self.needs, self._rx = source, needs, None
+    def __init__(self, source: str, needs: tuple | None, program: tuple | None = None):
+        self.source, self.needs, self._rx, self._program = source, needs, None, program
         # the first characters of the most selective part: most texts are ruled out by one
         # set operation, before any string is looked for
         self._first = frozenset(s[0] for s in needs[0]) if needs else None
 
-    def __reduce__(self):           # cached without the compiled form
-        return LazyPattern, (self.source, self.needs)
+    def __reduce__(self):
+        # cached with its program: a later process builds the pattern without compiling it
+        return LazyPattern, (self.source, self.needs, self._program or programs.program(self.source, re.ASCII))
 
     def finditer(self, text: str, chars: set):
         if self.needs is not None and (self._first.isdisjoint(chars)
@@ -158,7 +160,8 @@ class LazyPattern:
             return ()
         if self._rx is None:
             # ASCII: `\b` is then an English word boundary even next to Chinese ("被close了").
-            self._rx = re.compile(self.source, re.ASCII)
+            self._rx = programs.restore(self.source, re.ASCII, self._program)
+            self._program = None
         return self._rx.finditer(text)
 
 
@@ -233,7 +236,8 @@ def _item_needs(op: str, av) -> list[frozenset]:
     return []          # anchors, lookarounds, ANY, categories: no requirement
 
 
-def _maybe(pattern: str) -> re.Pattern | None:
+def _compiled(pattern: str) -> re.Pattern | None:
+    """The lexicon's word lists compiled with the knowledge base (and cached with it); None if empty."""
     return re.compile(pattern) if pattern else None
 
 
@@ -244,25 +248,25 @@ class Extractor:
         self.kb = kb
         spec = kb.derived["extract"]
         self.gap = spec["gap"]
-        self.transparent_rx = _maybe(spec.get("transparent", ""))
-        self.post_negator_rx = _maybe(spec.get("post_negators", ""))
-        self.negator_rx = _maybe(spec["negators"])
-        self.breaker_rx = _maybe(spec["breakers"])
-        self.others_rx = _maybe(spec["others"])
-        self.hypothetical_rx = _maybe(spec["hypothetical"])
-        self.hypothetical_before_rx = _maybe(spec.get("hypothetical_before", ""))
-        self.general_rx = _maybe(spec.get("hypothetical_general", ""))
-        self.corrections_rx = _maybe(spec.get("corrections", ""))
-        self.conditional_rx = _maybe(spec["conditional"])
-        self.done_rx = _maybe(spec["done"])
-        self.done_before_rx = _maybe(spec["done_before"])
-        self.then_rx = _maybe(spec.get("then", ""))
-        self.now_rx = _maybe(spec.get("now", ""))
-        self.question_rx = _maybe(spec["questions"])
-        self.not_negation_rx = _maybe(spec["not_negations"])
-        self.self_rx = _maybe(spec["self"])
-        self.joint_rx = _maybe(spec.get("joint", ""))
-        self.contrast_rxs = [re.compile(p) for p in spec.get("contrast", [])]
+        self.transparent_rx = spec.get("transparent")
+        self.post_negator_rx = spec.get("post_negators")
+        self.negator_rx = spec.get("negators")
+        self.breaker_rx = spec.get("breakers")
+        self.others_rx = spec.get("others")
+        self.hypothetical_rx = spec.get("hypothetical")
+        self.hypothetical_before_rx = spec.get("hypothetical_before")
+        self.general_rx = spec.get("hypothetical_general")
+        self.corrections_rx = spec.get("corrections")
+        self.conditional_rx = spec.get("conditional")
+        self.done_rx = spec.get("done")
+        self.done_before_rx = spec.get("done_before")
+        self.then_rx = spec.get("then")
+        self.now_rx = spec.get("now")
+        self.question_rx = spec.get("questions")
+        self.not_negation_rx = spec.get("not_negations")
+        self.self_rx = spec.get("self")
+        self.joint_rx = spec.get("joint")
+        self.contrast_rxs = spec.get("contrast", [])
         self.facts = spec["facts"]
 
     # ------------------------------------------------------------------ reading text

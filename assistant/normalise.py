@@ -54,11 +54,11 @@ def compile_lexicon(lexicon: dict) -> dict:
     return {
         "mixed": mixed,
         # an English word written right against a Chinese character, on either side ("被cut了")
-        "mixed_pattern": (rf"(?<=[\u4e00-\u9fff])(?:{words})(?![a-z])|(?<![a-z])(?:{words})(?=[\u4e00-\u9fff])"
-                          if words else ""),
+        "mixed_pattern": (re.compile(rf"(?<=[\u4e00-\u9fff])(?:{words})(?![a-z])|(?<![a-z])(?:{words})(?=[\u4e00-\u9fff])")
+                          if words else None),
         "traditional": str.maketrans(lexicon.get("traditional", {})),
         "variants": variants,
-        "variants_pattern": pattern,
+        "variants_pattern": re.compile(pattern) if pattern else None,
         "spelling": spelling,
         # words left as they are: the domain words, and real English words one letter from one
         # (store/score), never "corrected"
@@ -105,17 +105,6 @@ def clean(text: str) -> str:
     return _INVISIBLE.sub("", _ANSI.sub("", text))
 
 
-_variant_rx_cache: dict[str, re.Pattern] = {}
-
-
-def _cached_rx(pattern: str) -> re.Pattern:
-    """The lexicon's big alternations, compiled once per process."""
-    rx = _variant_rx_cache.get(pattern)
-    if rx is None:
-        rx = _variant_rx_cache[pattern] = re.compile(pattern)
-    return rx
-
-
 # A number typed digit by digit ("7 2 8"): three or four single digits one space apart.
 _SPACED_DIGITS = re.compile(r"(?<![0-9.])[0-9](?: [0-9]){2,3}(?![0-9]|\.[0-9])")
 # Chinese typed one character at a time with spaces between ("我 每 天 都 用 支 付 宝").
@@ -136,10 +125,10 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
         text = _correct_spelling(text, tables["spelling"], tables["spelling_known"])
     if tables["variants_pattern"]:
         variants = tables["variants"]
-        text = _cached_rx(tables["variants_pattern"]).sub(lambda m: variants[m.group(0)], text)
+        text = tables["variants_pattern"].sub(lambda m: variants[m.group(0)], text)
     if tables["mixed_pattern"]:
         mixed = tables["mixed"]
-        text = _cached_rx(tables["mixed_pattern"]).sub(lambda m: mixed[m.group(0)], text)
+        text = tables["mixed_pattern"].sub(lambda m: mixed[m.group(0)], text)
     text = _SPACES.sub(" ", text).strip()
     text = _SPACED_DIGITS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = _SPACED_HAN.sub(lambda m: m.group(0).replace(" ", ""), text)

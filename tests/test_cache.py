@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 
 import pytest
 
@@ -101,3 +102,29 @@ def test_a_damaged_cache_entry_is_rebuilt(kb_copy, private_cache):
     assert Assistant.load(kb_copy).advise("借呗为什么被关了")["match"]["topic"] == "why_closed"
     for entry in private_cache.glob("kb-*.pickle"):
         pickle.loads(entry.read_bytes())      # rewritten whole
+
+
+def test_patterns_from_the_cache_read_what_freshly_compiled_ones_read(kb_copy, private_cache, monkeypatch):
+    """Cached patterns carry their compiled program and are not compiled again when loaded."""
+    questions = ["借呗被关了,芝麻分650,从来没逾期", "my jiebei limit was cut from 50k to 5k, I have 3 other loans",
+                 "花呗也用不了了 换过手机号 网贷很多"]
+    fresh = Assistant.load(kb_copy)
+    expected = [fresh.advise(q)["facts"] for q in questions]
+
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("a cached pattern was compiled again")
+
+    cached = Assistant.load(kb_copy)          # from the entry the first load wrote
+    monkeypatch.setattr(re, "compile", no_compiling)
+    assert [cached.advise(q)["facts"] for q in questions] == expected
+
+
+def test_a_program_from_another_python_is_not_used():
+    from assistant import programs
+
+    prog = programs.program(r"芝麻分\s*(\d{3})", 0)
+    assert programs.restore(r"芝麻分\s*(\d{3})", 0, prog).search("芝麻分 650").group(1) == "650"
+    foreign = (("otherpython", (2, 7), 0, 4), *prog[1:])
+    assert programs.restore(r"芝麻分\s*(\d{3})", 0, foreign).search("芝麻分 650").group(1) == "650"
+    damaged = (prog[0], prog[1], b"\x00\x01\x02\x03" * 3, *prog[3:])
+    assert programs.restore(r"芝麻分\s*(\d{3})", 0, damaged).pattern == r"芝麻分\s*(\d{3})"

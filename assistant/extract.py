@@ -72,8 +72,9 @@ def compile_extractors(kb) -> dict:
             if fields and v.get("form"):
                 # "逾期: 无", "Alipay usage: low": a field, an optional 状态/status, a colon, a value
                 words = "|".join(f"(?:{w})" for w in v["form"])
+                # …or asked and answered in one breath ("loans? none", "网贷有吗?也没有")
                 patterns.append(rf"(?<![a-z])(?:{fields})\s*(?:状态|情况|status|history|record|usage)?\s*"
-                                rf"[:=]\s*(?:已经?|被|已被)?(?:{words})(?![a-z])")
+                                rf"(?:[:=]|(?:有吗|呢|有没有)?\?)\s*(?:也|都)?(?:已经?|被|已被)?(?:{words})(?![a-z])")
                 # terse Chinese without a colon ("逾期无 负债无"): a Chinese value ending its clause
                 zh = "|".join(f"(?:{w})" for w in v["form"] if re.match(r"[\u4e00-\u9fff]", w))
                 if zh:

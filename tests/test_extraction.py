@@ -95,6 +95,12 @@ def test_one_fact_phrases(bot):
     ("late on jiebei 3 months ago, paid the next day", {"overdue_history": "past"}),  # not early
     ("age 41, married, 2 kids, steady income, jiebei suddenly closed",         # 2 kids: still the user
      {"age": 41, "income_change": "stable", "product_status": "closed"}),
+    ("score? 805. age? 33. loans? none.", {"sesame_score": 805, "age": 33, "other_debt": "none"}),  # asked and answered
+    ("网贷有吗?也没有.借呗没了", {"other_debt": "none", "product_status": "closed"}),
+    ("jiebei cut me off", {"product_status": "closed"}),                    # off: not a cut
+    ("jiebei still works but the limit hasnt gone up", {"product_status": "active"}),
+    ("i'm 45, my company closed, no income now", {"age": 45, "income_change": "dropped"}),  # not the line
+    ("Why does Jiebei close people's accounts?", {}),                      # about Jiebei in general
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

@@ -101,6 +101,10 @@ def test_one_fact_phrases(bot):
     ("jiebei still works but the limit hasnt gone up", {"product_status": "active"}),
     ("i'm 45, my company closed, no income now", {"age": 45, "income_change": "dropped"}),  # not the line
     ("Why does Jiebei close people's accounts?", {}),                      # about Jiebei in general
+    ("sesame 7 hundred and 20, never late", {"sesame_score": 720, "overdue_history": "never"}),
+    ("my 芝麻分 is 7 hundred something", {}),                               # approximate: not a score
+    ("我朋友逾期了借呗被关,我没逾期过也被关了", {"product_status": "closed", "overdue_history": "never"}),
+    ("jb被关了 zmf 691", {"product_status": "closed", "sesame_score": 691}),   # pinyin initials
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

@@ -94,6 +94,8 @@ def _parse_chinese(s: str) -> float | None:
     # A plain digit sequence read one by one: 六五零 → 650, 6五0 → 650.
     if all(ch in _DIGITS for ch in s):
         return float(int("".join(str(_DIGITS[ch]) for ch in s)))
+    if re.search(r"[一二两三四五六七八九]{2}[十百千万]", s):
+        return None      # 六七百, 三四万: a range, not a number
     m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([万亿千百十])", s)  # 1.5万, 5千
     if m:
         return float(m.group(1)) * {**_UNITS, **_BIG}[m.group(2)]

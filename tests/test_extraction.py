@@ -105,6 +105,10 @@ def test_one_fact_phrases(bot):
     ("my 芝麻分 is 7 hundred something", {}),                               # approximate: not a score
     ("我朋友逾期了借呗被关,我没逾期过也被关了", {"product_status": "closed", "overdue_history": "never"}),
     ("jb被关了 zmf 691", {"product_status": "closed", "sesame_score": 691}),   # pinyin initials
+    ("芝麻分六七百之间,没逾期过一次", {"overdue_history": "never"}),           # a range is no score
+    ("Jiebei was closed then reopened last week", {"product_status": "active"}),
+    ("i had like 3 loan apps but paid them off, now no debts at all", {"other_debt": "none"}),  # had: before
+    ("借呗被关.花呗,网商贷,备用金都正常", {"product_status": "closed", "linked_product_issue": False}),
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

@@ -109,7 +109,7 @@ def clean(text: str) -> str:
 _SPACED_DIGITS = re.compile(r"(?<![0-9.])[0-9](?: [0-9]){2,3}(?![0-9]|\.[0-9])")
 # "7 hundred and 20": digits and an English word mixed, read as the number they make; "7 hundred
 # something" is an approximation, written the way every pattern knows one ("七百多").
-_DIGIT_HUNDRED = re.compile(r"\b([1-9]) hundred(?:(?: and)? ([1-9][0-9]?)\b(?! thousand)| ?(something|odd|plus|-?ish)\b)")
+_DIGIT_HUNDRED = re.compile(r"\b([1-9]) hundred(?:(?: and| n| &)? ([1-9][0-9]?)\b(?! thousand)| ?(something|odd|plus|-?ish)\b)")
 # Chinese typed one character at a time with spaces between ("我 每 天 都 用 支 付 宝").
 _SPACED_HAN = re.compile(r"(?<![\u4e00-\u9fff] )(?<![\u4e00-\u9fff])[\u4e00-\u9fff](?: [\u4e00-\u9fff]){3,}(?![\u4e00-\u9fff])")
 

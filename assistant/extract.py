@@ -288,7 +288,7 @@ class Extractor:
                     found.append(Mention(m.start(), m.end(), key, stated, shadows))
             for rx in f["numbers"]:
                 for m in rx.finditer(text, chars):
-                    n = parse_number(m.group("n"))
+                    n = parse_number(m.group("n") or "")   # `n` may sit in a branch that did not match
                     if n is not None:
                         n = -n if m.groupdict().get("neg") else n
                         found.append(Mention(m.start(), m.end(), key, int(n) if n == int(n) else n,

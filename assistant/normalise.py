@@ -107,6 +107,8 @@ def clean(text: str) -> str:
 
 # A number typed digit by digit ("7 2 8"): three or four single digits one space apart.
 _SPACED_DIGITS = re.compile(r"(?<![0-9.])[0-9](?: [0-9]){2,3}(?![0-9]|\.[0-9])")
+# A plus between Chinese phrases lists them ("降额+花呗关闭"): a comma.
+_PLUS_BETWEEN_HAN = re.compile(r"(?<=[\u4e00-\u9fff])\s*\+\s*(?=[\u4e00-\u9fff])")
 # "7 hundred and 20": digits and an English word mixed, read as the number they make; "7 hundred
 # something" is an approximation, written the way every pattern knows one ("七百多").
 _DIGIT_HUNDRED = re.compile(r"\b([1-9]) hundred(?:(?: and| n| &)? ([1-9][0-9]?)\b(?! thousand)| ?(something|odd|plus|-?ish)\b)")
@@ -133,6 +135,7 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
         mixed = tables["mixed"]
         text = tables["mixed_pattern"].sub(lambda m: mixed[m.group(0)], text)
     text = _SPACES.sub(" ", text).strip()
+    text = _PLUS_BETWEEN_HAN.sub(",", text)
     text = _SPACED_DIGITS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = _DIGIT_HUNDRED.sub(lambda m: "一二三四五六七八九"[int(m.group(1)) - 1] + "百多" if m.group(3) else str(int(m.group(1)) * 100 + int(m.group(2))), text)
     text = _SPACED_HAN.sub(lambda m: m.group(0).replace(" ", ""), text)

@@ -109,6 +109,9 @@ def test_one_fact_phrases(bot):
     ("Jiebei was closed then reopened last week", {"product_status": "active"}),
     ("i had like 3 loan apps but paid them off, now no debts at all", {"other_debt": "none"}),  # had: before
     ("借呗被关.花呗,网商贷,备用金都正常", {"product_status": "closed", "linked_product_issue": False}),
+    ("借呗降额+花呗关闭", {"product_status": "reduced", "linked_product_issue": True}),  # + ends a clause
+    ("侬借呗被关脱了?阿拉额度还在的", {"product_status": "active"}),          # Shanghainese you / I
+    ("my jiebei is back to normal today after being closed 3 months", {"product_status": "active"}),
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

@@ -112,6 +112,9 @@ def test_one_fact_phrases(bot):
     ("借呗降额+花呗关闭", {"product_status": "reduced", "linked_product_issue": True}),  # + ends a clause
     ("侬借呗被关脱了?阿拉额度还在的", {"product_status": "active"}),          # Shanghainese you / I
     ("my jiebei is back to normal today after being closed 3 months", {"product_status": "active"}),
+    ("limit went from 20000 to 15000 wtf", {"product_status": "reduced"}),   # "w" of wtf is no 万
+    ("我的芝麻分是600-700之间", {}),                                          # a range
+    ("i got jiebei back!! after 6 months", {"product_status": "active"}),     # got it back: it works
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

@@ -115,6 +115,8 @@ def test_one_fact_phrases(bot):
     ("limit went from 20000 to 15000 wtf", {"product_status": "reduced"}),   # "w" of wtf is no 万
     ("我的芝麻分是600-700之间", {}),                                          # a range
     ("i got jiebei back!! after 6 months", {"product_status": "active"}),     # got it back: it works
+    ("额度从5万一下子降到8千了", {"product_status": "reduced"}),               # 5万一下子 holds no 万一 (in case)
+    ("万一逾期了怎么办", {}),
 ])
 def test_phrases(bot, text, facts):
     assert _extract(bot, text) == facts

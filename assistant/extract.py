@@ -115,26 +115,26 @@ def compile_extractors(kb) -> dict:
     return {
         "facts": facts,
         "negators": _compiled(_alternation(lex.get("negators", []))),
-        "post_negators": _compiled("|".join(f"(?:{p})" for p in lex.get("post_negators", []))),
+        "post_negators": _union(lex.get("post_negators", [])),
         "not_negations": _compiled(_alternation(lex.get("negation_exceptions", []))),
-        "self": _compiled("|".join(f"(?:{p})" for p in lex.get("self_words", []))),
+        "self": _union(lex.get("self_words", [])),
         "breakers": _compiled(_alternation(lex.get("negation_breakers", []))),
-        "others": _compiled("|".join(f"(?:{p})" for p in lex.get("others", []))),
-        "joint": _compiled("|".join(f"(?:{p})" for p in lex.get("joint", []))),
+        "others": _union(lex.get("others", [])),
+        "joint": _union(lex.get("joint", [])),
         "contrast": [re.compile(p) for p in lex.get("contrast", [])],     # each has its own group `n`
         "gap": lex.get("negation_gap", 4),
         "transparent": _compiled((r"(?:\s*\b(?:" + "|".join(re.escape(w) for w in lex.get("negation_transparent", []))
                         + r")\b)+\s*$") if lex.get("negation_transparent") else ""),
-        "hypothetical": _compiled("|".join(f"(?:{p})" for p in hypo.get("always", []))),
-        "hypothetical_before": _compiled("|".join(f"(?:{p})" for p in hypo.get("before", []))),
-        "hypothetical_general": _compiled("|".join(f"(?:{p})" for p in hypo.get("general", []))),
-        "corrections": _compiled("|".join(f"(?:{p})" for p in lex.get("corrections", []))),
-        "conditional": _compiled("|".join(f"(?:{p})" for p in hypo.get("unless_done", []))),
-        "done": _compiled("|".join(f"(?:{p})" for p in hypo.get("done", []))),
-        "done_before": _compiled("|".join(f"(?:{p})" for p in hypo.get("done_before", []))),
-        "then": _compiled("|".join(f"(?:{p})" for p in hypo.get("then", []))),
-        "now": _compiled("|".join(f"(?:{p})" for p in hypo.get("now", []))),
-        "questions": _compiled("|".join(f"(?:{p})" for p in lex.get("question_markers", []))),
+        "hypothetical": _union(hypo.get("always", [])),
+        "hypothetical_before": _union(hypo.get("before", [])),
+        "hypothetical_general": _union(hypo.get("general", [])),
+        "corrections": _union(lex.get("corrections", [])),
+        "conditional": _union(hypo.get("unless_done", [])),
+        "done": _union(hypo.get("done", [])),
+        "done_before": _union(hypo.get("done_before", [])),
+        "then": _union(hypo.get("then", [])),
+        "now": _union(hypo.get("now", [])),
+        "questions": _union(lex.get("question_markers", [])),
     }
 
 
@@ -240,6 +240,11 @@ def _item_needs(op: str, av) -> list[frozenset]:
 def _compiled(pattern: str) -> re.Pattern | None:
     """The lexicon's word lists compiled with the knowledge base (and cached with it); None if empty."""
     return re.compile(pattern) if pattern else None
+
+
+def _union(patterns) -> re.Pattern | None:
+    """One compiled pattern matching any of the lexicon's `patterns`; None if there are none."""
+    return _compiled("|".join(f"(?:{p})" for p in patterns))
 
 
 class Extractor:

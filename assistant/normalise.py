@@ -116,6 +116,13 @@ _DIGIT_HUNDRED = re.compile(r"\b([1-9]) hundred(?:(?: and| n| &)? ([1-9][0-9]?)\
 _SPACED_HAN = re.compile(r"(?<![\u4e00-\u9fff] )(?<![\u4e00-\u9fff])[\u4e00-\u9fff](?: [\u4e00-\u9fff]){3,}(?![\u4e00-\u9fff])")
 
 
+def _hundred(m: re.Match) -> str:
+    """"7 hundred and 20" → "720"; "7 hundred something" → "七百多"."""
+    if m.group(3):
+        return "一二三四五六七八九"[int(m.group(1)) - 1] + "百多"
+    return str(int(m.group(1)) * 100 + int(m.group(2)))
+
+
 def normalise(question: str, tables: dict, limit: int) -> Normalised:
     original = clean(question)
     truncated = len(original) > limit
@@ -137,6 +144,6 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
     text = _SPACES.sub(" ", text).strip()
     text = _PLUS_BETWEEN_HAN.sub(",", text)
     text = _SPACED_DIGITS.sub(lambda m: m.group(0).replace(" ", ""), text)
-    text = _DIGIT_HUNDRED.sub(lambda m: "一二三四五六七八九"[int(m.group(1)) - 1] + "百多" if m.group(3) else str(int(m.group(1)) * 100 + int(m.group(2))), text)
+    text = _DIGIT_HUNDRED.sub(_hundred, text)
     text = _SPACED_HAN.sub(lambda m: m.group(0).replace(" ", ""), text)
     return Normalised(original=original, text=text, lang=lang, truncated=truncated)

@@ -107,13 +107,18 @@ def clean(text: str) -> str:
 
 # A number typed digit by digit ("7 2 8"): three or four single digits one space apart.
 _SPACED_DIGITS = re.compile(r"(?<![0-9.])[0-9](?: [0-9]){2,3}(?![0-9]|\.[0-9])")
+# A currency sign before an amount ("¥0") says nothing the amount does not.
+_CURRENCY = re.compile(r"[¥￥$](?=\s*[0-9])")
+# A tilde between numbers is a range ("705~710"), written the way every pattern knows one.
+_TILDE_RANGE = re.compile(r"(?<=[0-9])\s*~\s*(?=[0-9])")
 # A plus between Chinese phrases lists them ("降额+花呗关闭"): a comma.
 _PLUS_BETWEEN_HAN = re.compile(r"(?<=[\u4e00-\u9fff])\s*\+\s*(?=[\u4e00-\u9fff])")
 # "7 hundred and 20": digits and an English word mixed, read as the number they make; "7 hundred
 # something" is an approximation, written the way every pattern knows one ("七百多").
 _DIGIT_HUNDRED = re.compile(r"\b([1-9]) hundred(?:(?: and| n| &)? ([1-9][0-9]?)\b(?! thousand)| ?(something|odd|plus|-?ish)\b)")
-# Chinese typed one character at a time with spaces between ("我 每 天 都 用 支 付 宝").
-_SPACED_HAN = re.compile(r"(?<![\u4e00-\u9fff] )(?<![\u4e00-\u9fff])[\u4e00-\u9fff](?: [\u4e00-\u9fff]){3,}(?![\u4e00-\u9fff])")
+# Chinese typed one character or one short word at a time with spaces between ("我 每 天 都 用 支 付
+# 宝", "借呗 额度 降 了"): the spaces split words, not clauses.
+_SPACED_HAN = re.compile(r"(?<![\u4e00-\u9fff] )(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{1,3}(?: [\u4e00-\u9fff]{1,3}){2,}(?![\u4e00-\u9fff])")
 
 
 def _hundred(m: re.Match) -> str:
@@ -143,6 +148,8 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
         text = tables["mixed_pattern"].sub(lambda m: mixed[m.group(0)], text)
     text = _SPACES.sub(" ", text).strip()
     text = _PLUS_BETWEEN_HAN.sub(",", text)
+    text = _CURRENCY.sub("", text)
+    text = _TILDE_RANGE.sub("-", text)
     text = _SPACED_DIGITS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = _DIGIT_HUNDRED.sub(_hundred, text)
     text = _SPACED_HAN.sub(lambda m: m.group(0).replace(" ", ""), text)

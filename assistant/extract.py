@@ -283,14 +283,23 @@ class Extractor:
         chars = set(text)
         for key, f in self.facts.items():
             found: list[Mention] = []
+            flipped: list[Mention] = []
             for rx, value, negated, shadows in f["values"]:
                 for m in rx.finditer(text, chars):
                     stated = value
                     if self._negated(text, m.start()) or self._negated_after(text, m.start(), m.end()):
                         if negated is None:
                             continue
-                        stated = negated
+                        flipped.append(Mention(m.start(), m.end(), key, negated, shadows))
+                        found.append(flipped[-1])
+                        continue
                     found.append(Mention(m.start(), m.end(), key, stated, shadows))
+            if flipped:
+                # "现在没收入": a negator inside a phrase that says what it means negates nothing after it
+                ids = {id(d) for d in flipped}
+                kept = [d for d in found if id(d) not in ids]
+                found = [d for d in found if id(d) not in ids
+                         or not any(k.start < d.start < k.end for k in kept)]
             for rx in f["numbers"]:
                 for m in rx.finditer(text, chars):
                     n = parse_number(m.group("n") or "")   # `n` may sit in a branch that did not match

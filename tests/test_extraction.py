@@ -78,6 +78,11 @@ def test_one_fact_phrases(bot):
     ("借呗之前一直正常,上周突然被关了", {"product_status": "closed"}),
     ("我花呗也没了借呗也没了", {"linked_product_issue": True, "product_status": "closed"}),  # 没了 ends a negation
     ("额度没涨反而被关了", {"product_status": "closed"}),
+    ("公司倒闭了 现在没收入 借呗也降到一千了", {"income_change": "dropped", "product_status": "reduced"}),  # 没收入 negates nothing after it
+    ("芝麻分 710 , 借呗 额度 降 了", {"sesame_score": 710, "product_status": "reduced"}),  # word-spaced Chinese
+    ("jiebei limit is now ¥0", {"product_status": "closed"}),
+    ("sesame score: 705~710", {}),                                      # a range states no score
+    ("我提前还款一次都没有过", {"early_repayment": False}),
     ("反正借呗现在用不了", {"product_status": "closed"}),
     ("下个月可能真还不上了", {}),                                           # a worry, not a fact
     ("多久能恢复借呗", {"product_status": "closed"}),                        # asked because it is closed

@@ -111,6 +111,11 @@ _SPACED_DIGITS = re.compile(r"(?<![0-9.])[0-9](?: [0-9]){2,3}(?![0-9]|\.[0-9])")
 _CURRENCY = re.compile(r"[¥￥$](?=\s*[0-9])")
 # A tilde between numbers is a range ("705~710"), written the way every pattern knows one.
 _TILDE_RANGE = re.compile(r"(?<=[0-9])\s*~\s*(?=[0-9])")
+# An arrow between values says what one became ("芝麻分 701→672", "score 655 -> 610"): written as a
+# change every pattern knows ("701变成672", "655, now 610").
+_ARROW = re.compile(r"\s*(?:→|->|=>|⇒|➡|➔)\s*(?=[0-9一二两三四五六七八九零])")
+# A Chinese full stop is never a decimal point ("芝麻分689。26岁").
+_STOP_BEFORE_DIGIT = re.compile(r"。(?=\s*[0-9０-９])")
 # A plus between Chinese phrases lists them ("降额+花呗关闭"): a comma.
 _PLUS_BETWEEN_HAN = re.compile(r"(?<=[\u4e00-\u9fff])\s*\+\s*(?=[\u4e00-\u9fff])")
 # "7 hundred and 20": digits and an English word mixed, read as the number they make; "7 hundred
@@ -119,6 +124,12 @@ _DIGIT_HUNDRED = re.compile(r"\b([1-9]) hundred(?:(?: and| n| &)? ([1-9][0-9]?)\
 # Chinese typed one character or one short word at a time with spaces between ("我 每 天 都 用 支 付
 # 宝", "借呗 额度 降 了"): the spaces split words, not clauses.
 _SPACED_HAN = re.compile(r"(?<![\u4e00-\u9fff] )(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{1,3}(?: [\u4e00-\u9fff]{1,3}){2,}(?![\u4e00-\u9fff])")
+
+
+def _arrow(m: re.Match) -> str:
+    """"701→672" → "701变成672" in Chinese text, "655, now 610" in English."""
+    chinese = re.search(r"[\u4e00-\u9fff]", m.string[max(0, m.start() - 12):m.start()])
+    return "变成" if chinese else ", now "
 
 
 def _hundred(m: re.Match) -> str:
@@ -134,7 +145,7 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
     if truncated:
         original = original[:limit]
     lang = detect_language(original)
-    text = unicodedata.normalize("NFKC", original).translate(_PUNCT)
+    text = unicodedata.normalize("NFKC", _STOP_BEFORE_DIGIT.sub(". ", original)).translate(_PUNCT)
     text = text.casefold().translate(tables["traditional"])
     text = mask(text, MASK)       # phone, ID-card and bank-card numbers are never read as facts
     text = _MASKED.sub(MASK, text)
@@ -149,6 +160,7 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
     text = _SPACES.sub(" ", text).strip()
     text = _PLUS_BETWEEN_HAN.sub(",", text)
     text = _CURRENCY.sub("", text)
+    text = _ARROW.sub(_arrow, text)
     text = _TILDE_RANGE.sub("-", text)
     text = _SPACED_DIGITS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = _DIGIT_HUNDRED.sub(_hundred, text)

@@ -83,6 +83,11 @@ def test_one_fact_phrases(bot):
     ("jiebei limit is now ¥0", {"product_status": "closed"}),
     ("sesame score: 705~710", {}),                                      # a range states no score
     ("我提前还款一次都没有过", {"early_repayment": False}),
+    ("芝麻分:701→672,借呗也没了", {"sesame_score": 672, "product_status": "closed"}),  # an arrow says what it became
+    ("借呗关了。芝麻分689。26岁", {"product_status": "closed", "sesame_score": 689, "age": 26}),  # 。 is no decimal point
+    ("房贷车贷信用卡啥都没有", {"other_debt": "none"}),                 # a list denied at once
+    ("借呗会不会因为这个降额", {}),                                   # asks what might happen
+    ("借呗被关了,会不会是因为我最近老是换手机", {"product_status": "closed", "info_changed": True}),  # asks why, states both
     ("反正借呗现在用不了", {"product_status": "closed"}),
     ("下个月可能真还不上了", {}),                                           # a worry, not a fact
     ("多久能恢复借呗", {"product_status": "closed"}),                        # asked because it is closed

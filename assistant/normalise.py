@@ -111,9 +111,11 @@ _SPACED_DIGITS = re.compile(r"(?<![0-9.])[0-9](?: [0-9]){2,3}(?![0-9]|\.[0-9])")
 _CURRENCY = re.compile(r"[¥￥$](?=\s*[0-9])")
 # A tilde between numbers is a range ("705~710"), written the way every pattern knows one.
 _TILDE_RANGE = re.compile(r"(?<=[0-9])\s*~\s*(?=[0-9])")
-# An arrow between values says what one became ("芝麻分 701→672", "score 655 -> 610"): written as a
-# change every pattern knows ("701变成672", "655, now 610").
-_ARROW = re.compile(r"\s*(?:→|->|=>|⇒|➡|➔)\s*(?=[0-9一二两三四五六七八九零])")
+# An arrow between values says what one became ("芝麻分 701→672", "score 655 -> 610", "limit
+# 15000 -> 6000"): written as a change every pattern knows.
+_ARROW = re.compile(r"(?P<left>[0-9]+(?:[kw](?![a-z]))?)?\s*(?:→|->|=>|⇒|➡|➔)\s*(?=[0-9一二两三四五六七八九零])")
+# A number read out digit by digit in Chinese ("六八零"): the digits, unless it counts up (五六七).
+_HAN_DIGITS = re.compile(r"(?<![零〇一二两三四五六七八九十百千万])[三四五六七八九][零〇一二三四五六七八九]{2}(?![零〇一二两三四五六七八九十百千万个次家天岁块元号])")
 # A Chinese full stop is never a decimal point ("芝麻分689。26岁").
 _STOP_BEFORE_DIGIT = re.compile(r"。(?=\s*[0-9０-９])")
 # A plus between Chinese phrases lists them ("降额+花呗关闭"): a comma.
@@ -127,9 +129,24 @@ _SPACED_HAN = re.compile(r"(?<![\u4e00-\u9fff] )(?<![\u4e00-\u9fff])[\u4e00-\u9f
 
 
 def _arrow(m: re.Match) -> str:
-    """"701→672" → "701变成672" in Chinese text, "655, now 610" in English."""
-    chinese = re.search(r"[\u4e00-\u9fff]", m.string[max(0, m.start() - 12):m.start()])
-    return "变成" if chinese else ", now "
+    """"701→672" → "701变成672" in Chinese text; in English "655, now 610" for a score and
+    "from 15000 to 6000" for an amount."""
+    left = m.group("left") or ""
+    if re.search(r"[\u4e00-\u9fff]", m.string[max(0, m.start() - 12):m.end()]):
+        return left + "变成"
+    if re.fullmatch(r"[0-9]{4,}|[0-9]+[kw]", left):
+        return f"from {left} to "
+    return left + ", now "
+
+
+def _han_digits(m: re.Match) -> str:
+    digits = [int(_HAN_DIGIT[c]) for c in m.group(0)]
+    if digits[1] == digits[0] + 1 and digits[2] == digits[1] + 1:
+        return m.group(0)
+    return "".join(map(str, digits))
+
+
+_HAN_DIGIT = {c: str(i) for i, c in enumerate("零一二三四五六七八九")} | {"〇": "0"}
 
 
 def _hundred(m: re.Match) -> str:
@@ -161,6 +178,7 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
     text = _PLUS_BETWEEN_HAN.sub(",", text)
     text = _CURRENCY.sub("", text)
     text = _ARROW.sub(_arrow, text)
+    text = _HAN_DIGITS.sub(_han_digits, text)
     text = _TILDE_RANGE.sub("-", text)
     text = _SPACED_DIGITS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = _DIGIT_HUNDRED.sub(_hundred, text)

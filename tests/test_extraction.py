@@ -85,6 +85,10 @@ def test_one_fact_phrases(bot):
     ("我提前还款一次都没有过", {"early_repayment": False}),
     ("芝麻分:701→672,借呗也没了", {"sesame_score": 672, "product_status": "closed"}),  # an arrow says what it became
     ("借呗关了。芝麻分689。26岁", {"product_status": "closed", "sesame_score": 689, "age": 26}),  # 。 is no decimal point
+    ("my jiebei limit went 15000 -> 6000", {"product_status": "reduced"}),  # an arrow between amounts
+    ("score 655 -> 610", {"sesame_score": 610}),
+    ("借呗 降额 芝麻 六八零", {"product_status": "reduced", "sesame_score": 680}),  # digits read out one by one
+    ("借呗关了，额，不是关了，是降到了一千", {"product_status": "reduced"}),        # 不是…,是 corrects
     ("房贷车贷信用卡啥都没有", {"other_debt": "none"}),                 # a list denied at once
     ("借呗会不会因为这个降额", {}),                                   # asks what might happen
     ("借呗被关了,会不会是因为我最近老是换手机", {"product_status": "closed", "info_changed": True}),  # asks why, states both

@@ -116,6 +116,8 @@ _TILDE_RANGE = re.compile(r"(?<=[0-9])\s*~\s*(?=[0-9])")
 _ARROW = re.compile(r"(?P<left>[0-9]+(?:[kw](?![a-z]))?)?\s*(?:→|->|=>|⇒|➡|➔)\s*(?=[0-9一二两三四五六七八九零])")
 # A number read out digit by digit in Chinese ("六八零"): the digits, unless it counts up (五六七).
 _HAN_DIGITS = re.compile(r"(?<![零〇一二两三四五六七八九十百千万])[三四五六七八九][零〇一二三四五六七八九]{2}(?![零〇一二两三四五六七八九十百千万个次家天岁块元号])")
+# Zeros typed as the letter o ("7oo").
+_LETTER_ZEROS = re.compile(r"\b([1-9])(oo|o0|0o)\b")
 # A Chinese full stop is never a decimal point ("芝麻分689。26岁").
 _STOP_BEFORE_DIGIT = re.compile(r"。(?=\s*[0-9０-９])")
 # A plus between Chinese phrases lists them ("降额+花呗关闭"): a comma.
@@ -179,6 +181,7 @@ def normalise(question: str, tables: dict, limit: int) -> Normalised:
     text = _CURRENCY.sub("", text)
     text = _ARROW.sub(_arrow, text)
     text = _HAN_DIGITS.sub(_han_digits, text)
+    text = _LETTER_ZEROS.sub(lambda m: m.group(1) + "00", text)
     text = _TILDE_RANGE.sub("-", text)
     text = _SPACED_DIGITS.sub(lambda m: m.group(0).replace(" ", ""), text)
     text = _DIGIT_HUNDRED.sub(_hundred, text)

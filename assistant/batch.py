@@ -27,7 +27,8 @@ is kept unless `--force`). With `-o`, the output is written atomically with mode
 lines are done (so it is held in memory until then); without it, lines stream to stdout in order.
 
 Work is spread over all cores (`--jobs N` to choose): forked worker processes, each with the
-assistant loaded once, answer chunks of lines; `imap` keeps the input order. Small inputs are
+assistant loaded once, answer chunks of lines; the executor's `map` keeps the input order. A worker that dies (killed,
+out of memory) ends the run with exit 1 and a sentence saying how far it got. Small inputs are
 answered in this process, where starting workers would cost more than it saves.
 """
 
@@ -171,6 +172,8 @@ def answers(bot, kb_dir, items: list[tuple[int, str | None]], jobs: int):
             yield answer_line(bot, number, raw)
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     try:
         ctx = multiprocessing.get_context("fork")
@@ -183,17 +186,23 @@ def answers(bot, kb_dir, items: list[tuple[int, str | None]], jobs: int):
     _BOT = bot              # forked workers inherit it instead of loading it again
     chunk = max(1, min(MAX_CHUNK, len(items) // (jobs * 8)))
     try:
-        pool = ctx.Pool(jobs, initializer=_init_worker, initargs=(kb_dir,))
+        pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(kb_dir,))
     except OSError:         # no processes or semaphores to be had: one process
         for number, raw in items:
             yield answer_line(bot, number, raw)
         return
+    done = 0
     try:
-        yield from pool.imap(_work, items, chunksize=chunk)
-        pool.close()
+        # unlike multiprocessing.Pool.imap, which waits forever for a worker that was killed
+        # (out of memory, kill -9), the executor reports a lost worker
+        for line in pool.map(_work, items, chunksize=chunk):
+            done += 1
+            yield line
+    except BrokenProcessPool:
+        raise AssistantError(f"A worker process stopped unexpectedly after {done} of {len(items)} "
+                             "questions (killed, or out of memory?); run again, or with --jobs 1.") from None
     finally:
-        pool.terminate()
-        pool.join()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --------------------------------------------------------------------- progress

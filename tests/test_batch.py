@@ -319,3 +319,23 @@ def test_the_documented_example_line_is_answered(bot, tmp_path, capsys):
     out = capsys.readouterr().out
     assert out == _expected(bot, record) + "\n"
     assert json.loads(out)["what_if"]["changes"] == {"other_debt": "none"}
+
+
+def _die_on_line_7(item):
+    if item[0] == 7:
+        os.kill(os.getpid(), 9)          # as the kernel's out-of-memory killer would
+    return batch.answer_line(batch._BOT, *item)
+
+
+def test_a_killed_worker_ends_the_run_with_a_sentence_not_a_hang(bot, monkeypatch):
+    import signal
+
+    monkeypatch.setattr(batch, "_work", _die_on_line_7)     # forked workers inherit the patch
+    items = [(n, "借呗为什么被关了") for n in range(1, batch.SERIAL_BELOW * 2)]
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the run hung after a worker died"))
+    signal.alarm(60)
+    try:
+        with pytest.raises(batch.AssistantError, match="worker process stopped unexpectedly"):
+            list(batch.answers(bot, None, items, 2))
+    finally:
+        signal.alarm(0)

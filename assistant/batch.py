@@ -27,9 +27,10 @@ is kept unless `--force`). With `-o`, the output is written atomically with mode
 lines are done (so it is held in memory until then); without it, lines stream to stdout in order.
 
 Work is spread over all cores (`--jobs N` to choose): forked worker processes, each with the
-assistant loaded once, answer chunks of lines; the executor's `map` keeps the input order. A worker that dies (killed,
-out of memory) ends the run with exit 1 and a sentence saying how far it got. Small inputs are
-answered in this process, where starting workers would cost more than it saves.
+assistant loaded once, answer chunks of lines; the executor's `map` keeps the input order. A
+worker that dies (killed, out of memory) ends the run with exit 1 and a sentence saying how far it
+got. Small inputs are answered in this process, where starting workers would cost more than it
+saves.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ class Mention:
     value: object
     shadows: tuple = ()     # facts whose overlapping mentions this one overrides
     named: bool = False     # names its own subject ("…and jiebei too"): no other claim overrides it
+    negated: bool = False   # its value is the negation of what its words say ("没有网贷")
 
 
 def _alternation(words) -> str:
@@ -283,23 +284,16 @@ class Extractor:
         chars = set(text)
         for key, f in self.facts.items():
             found: list[Mention] = []
-            flipped: list[Mention] = []
             for rx, value, negated, shadows in f["values"]:
                 for m in rx.finditer(text, chars):
-                    stated = value
                     if self._negated(text, m.start()) or self._negated_after(text, m.start(), m.end()):
-                        if negated is None:
-                            continue
-                        flipped.append(Mention(m.start(), m.end(), key, negated, shadows))
-                        found.append(flipped[-1])
-                        continue
-                    found.append(Mention(m.start(), m.end(), key, stated, shadows))
-            if flipped:
-                # "现在没收入": a negator inside a phrase that says what it means negates nothing after it
-                ids = {id(d) for d in flipped}
-                kept = [d for d in found if id(d) not in ids]
-                found = [d for d in found if id(d) not in ids
-                         or not any(k.start < d.start < k.end for k in kept)]
+                        if negated is not None:
+                            found.append(Mention(m.start(), m.end(), key, negated, shadows, negated=True))
+                    else:
+                        found.append(Mention(m.start(), m.end(), key, value, shadows))
+            # "现在没收入": a negator inside a phrase that says what it means negates nothing after it
+            direct = [d for d in found if not d.negated]
+            found = [d for d in found if not d.negated or not any(k.start < d.start < k.end for k in direct)]
             for rx in f["numbers"]:
                 for m in rx.finditer(text, chars):
                     n = parse_number(m.group("n") or "")   # `n` may sit in a branch that did not match

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from .numbers import parse_number
 from .redact import mask
 
 # Control characters, zero-width and bidirectional marks, BOM: invisible, never meaningful here.
@@ -141,15 +142,12 @@ def _arrow(m: re.Match) -> str:
     return left + ", now "
 
 
-_HAN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0}
-
-
 def _han_digits(m: re.Match) -> str:
     """"六八零" → "680"; "五六七" counts up (a range of three) and stays as it is."""
-    digits = [_HAN_DIGIT[c] for c in m.group(0)]
-    if digits[1] == digits[0] + 1 and digits[2] == digits[1] + 1:
+    digits = str(int(parse_number(m.group(0))))
+    if int(digits[1]) == int(digits[0]) + 1 and int(digits[2]) == int(digits[1]) + 1:
         return m.group(0)
-    return "".join(map(str, digits))
+    return digits
 
 
 def _hundred(m: re.Match) -> str:

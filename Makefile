@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run test bench reader clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run.py
+
+# Retrain the learned reader (knowledge/reader.json) after changing tests/data; about a minute.
+reader: $(VENV)/.installed
+	$(BIN)/python tools/train_reader.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -14,6 +14,7 @@ from .errors import UsageError
 from .extract import Extractor, check_ranges, coerce, contradiction_warning
 from .matcher import Matcher
 from .normalise import normalise
+from .reader import Reader
 from .redact import redact
 from .render import Renderer, fill
 
@@ -36,6 +37,7 @@ class Assistant:
     def __init__(self, kb: knowledge.KnowledgeBase, templates_dir: str | os.PathLike | None = None):
         self.kb = kb
         self.extractor = Extractor(kb)
+        self.reader = Reader(kb)
         self.matcher = Matcher(kb)
         self.renderer = Renderer(kb, templates_dir)
 
@@ -53,6 +55,15 @@ class Assistant:
         from .advice import Advice
 
         return Advice.model_validate(self.advise(question, facts=facts, lang=lang, what_if=what_if))
+
+    def read_facts(self, question: str) -> dict:
+        """Only the facts stage, for one message on its own: what the patterns read, then the
+        learned reader for the rest (what `ask` puts in `facts` when no other facts are given)."""
+        norm = normalise(question, self.kb.derived["normalise"], self.kb.settings["input_limit"])
+        stated, warnings = self.extractor.extract(norm.text)
+        known = {*stated, *(w["fact"] for w in warnings if w.get("fact"))}
+        stated.update((r.fact, r.value) for r in self.reader.read(norm.text, known))
+        return stated
 
     def match(self, question: str) -> dict:
         """Only normalisation and matching: the contract's `match` plus the full `ranking`."""
@@ -119,6 +130,15 @@ class Assistant:
             reply = self.extractor.reply_value(context.expecting, norm.text)
             if reply is not None:
                 stated[context.expecting] = reply
+        # what the patterns did not read, the learned reader may: only facts not known any other
+        # way, each said to be a reading so the user can correct it
+        if context.read_facts and reply is None:
+            known = {*stated, *given, *context.known, *(w["fact"] for w in warnings if w.get("fact"))}
+            for r in self.reader.read(norm.text, known):
+                stated[r.fact] = r.value
+                notices.append({"code": "fact_read", "fact": r.fact, "message": fill(
+                    L["notice_fact_read"], fact=self.renderer.fact_title(r.fact, lang),
+                    value=self.renderer.value_label(r.fact, r.value, lang), quote=r.evidence)})
         merged = dict(context.known)
         for key, value in stated.items():
             old = merged.get(key)

@@ -17,7 +17,8 @@ from typing import Any
 from . import cache, paths
 from .errors import KnowledgeBaseError
 
-# file → (kind, required). "list" files hold entries with an id; "one" files hold one mapping.
+# file → (kind, required). "list" files hold entries with an id; "one" files hold one mapping;
+# "json" files are written by a tool (the learned reader's weights: too many for YAML to parse fast).
 FILES: dict[str, tuple[str, bool]] = {
     "topics.yaml": ("list", True),
     "causes.yaml": ("list", True),
@@ -30,6 +31,7 @@ FILES: dict[str, tuple[str, bool]] = {
     "settings.yaml": ("one", True),
     "lexicon.yaml": ("one", False),
     "scope.yaml": ("one", False),
+    "reader.json": ("json", False),
 }
 
 
@@ -98,10 +100,14 @@ def build(root: Path) -> KnowledgeBase:
             f"run `credit-assistant kb check --kb {root}` to list them.", problems)
     kb = _to_plain(root, models)
     # Each stage precomputes its own derived data; imported here so they stay the owners of it.
-    from . import extract, matcher, normalise
+    from . import extract, matcher, normalise, reader
     kb.derived["normalise"] = normalise.compile_lexicon(kb.lexicon)
     kb.derived["extract"] = extract.compile_extractors(kb)
     kb.derived["matcher"] = matcher.build_index(kb)
+    weights = models.get("reader.json")
+    kb.derived["reader"] = reader.compile_reader(
+        {key: {"values": f.values, "bias": f.bias, "weights": f.weights} for key, f in weights.facts.items()}
+    ) if weights else {}
     return kb
 
 
@@ -136,6 +142,7 @@ def validate(root: Path) -> tuple[dict[str, Any], list[str]]:
         "impacts.yaml": schema.Impact, "lessons.yaml": schema.Lesson, "facts.yaml": schema.Fact,
         "sources.yaml": schema.Source, "support.yaml": schema.SupportContact,
         "settings.yaml": schema.Settings, "lexicon.yaml": schema.Lexicon, "scope.yaml": schema.Scope,
+        "reader.json": schema.ReaderModel,
     }
     _check_dir(root)
     problems: list[str] = []
@@ -146,12 +153,12 @@ def validate(root: Path) -> tuple[dict[str, Any], list[str]]:
             if required:
                 problems.append(f"{name}: (file): missing; a knowledge base needs it")
             continue
-        data, err = _read_yaml(path)
+        data, err = _read_json(path) if kind == "json" else _read_yaml(path)
         if err:
             problems.append(f"{name}: {err}")
             continue
         model = models_for[name]
-        if kind == "one":
+        if kind in ("one", "json"):
             if data is None:
                 data = {}
             if not isinstance(data, dict):
@@ -181,6 +188,19 @@ def validate(root: Path) -> tuple[dict[str, Any], list[str]]:
         models[name] = good
     problems.extend(_cross_references(models))
     return models, problems
+
+
+def _read_json(path: Path) -> tuple[Any, str | None]:
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), None
+    except UnicodeDecodeError:
+        return None, "(file): is not UTF-8 text"
+    except OSError as exc:
+        return None, f"(file): cannot be read ({exc.strerror})"
+    except json.JSONDecodeError as exc:
+        return None, f"line {exc.lineno}, column {exc.colno}: JSON syntax error: {exc.msg}"
 
 
 def _read_yaml(path: Path) -> tuple[Any, str | None]:
@@ -317,6 +337,8 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
                     problems.append(f"settings.yaml: statement_topics.{key}.{value}: not a value of {key}")
             refs("settings.yaml", f"statement_topics.{key}", "topics", list(topics.values()), "topics.yaml")
 
+    problems.extend(_reader_problems(models.get("reader.json"), facts))
+
     from .numbers import NUMBER_EN_PATTERN, NUMBER_PATTERN
 
     lexicon = models.get("lexicon.yaml")
@@ -339,6 +361,33 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
                     continue
                 if path == "contrast" and "n" not in rx.groupindex:
                     problems.append(f"lexicon.yaml: contrast[{i}]: needs the named group n (the number)")
+    return problems
+
+
+def _reader_problems(model, facts: dict) -> list[str]:
+    """The reader's facts and values must be the knowledge base's, its features the code's."""
+    if model is None:
+        return []
+    from .reader import FEATURES_VERSION
+
+    problems = []
+    if model.features_version != FEATURES_VERSION:
+        problems.append(f"reader.json: features_version: {model.features_version} is not the reader's "
+                        f"{FEATURES_VERSION}; retrain it with `make reader`")
+    for key, f in model.facts.items():
+        fact = facts.get(key)
+        if fact is None:
+            if facts:
+                problems.append(f"reader.json: facts.{key}: unknown fact {key!r} (see facts.yaml)")
+            continue
+        if fact.type == "int":
+            problems.append(f"reader.json: facts.{key}: the reader reads named values; {key} is a number")
+            continue
+        allowed = [v.id for v in fact.values]
+        for i, v in enumerate(f.values):
+            if v is not None and not _same_value(v, allowed):
+                problems.append(f"reader.json: facts.{key}.values[{i}]: {v!r} is not a value of fact {key} "
+                                f"(allowed: {', '.join(map(_show, allowed))})")
     return problems
 
 

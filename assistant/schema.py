@@ -307,6 +307,13 @@ class MatcherSettings(Model):
     suggest_above: float = Field(0.1, ge=0, le=1)
 
 
+class ReaderSettings(Model):
+    """When the learned reader (assistant/reader.py) may add a fact the patterns did not read."""
+
+    # A value is taken only when the reader gives it at least this probability.
+    threshold: float = Field(0.95, gt=0.5, le=1)
+
+
 class Settings(Model):
     bands: list[Band] = Field(min_length=1)
     principal_reasons: int = Field(4, ge=1, le=10)
@@ -326,6 +333,7 @@ class Settings(Model):
     # among its top three ("额度从5万降到5000,征信查询很多" → limit_reduced).
     statement_topics: dict[Id, dict[str, Id]] = {}
     matcher: MatcherSettings = MatcherSettings()
+    reader: ReaderSettings = ReaderSettings()
 
     @field_validator("bands")
     @classmethod
@@ -410,3 +418,33 @@ class Scope(Model):
     # Words of the assistant's subject (借呗, 额度, 征信, loan …). A question with none of them is
     # probably out of scope: topic scores are scaled by the matcher's `outside_domain`.
     domain_terms: list[NonEmpty] = []
+
+
+class ReaderFact(Model):
+    """One fact's model in reader.json: per value (null = not stated), a bias and a weight per feature."""
+
+    values: list[Union[bool, str, None]] = Field(min_length=2)
+    bias: list[float]
+    weights: dict[str, list[float]]
+
+    @model_validator(mode="after")
+    def _shapes(self):
+        n = len(self.values)
+        if None not in self.values:
+            raise ValueError("values must include null (the fact not stated)")
+        if len(self.bias) != n:
+            raise ValueError(f"bias has {len(self.bias)} numbers for {n} values")
+        bad = next((f for f, w in self.weights.items() if len(w) != n), None)
+        if bad is not None:
+            raise ValueError(f"weights[{bad!r}] has {len(self.weights[bad])} numbers for {n} values")
+        return self
+
+
+class ReaderModel(Model):
+    """reader.json: the learned reader's weights, written by tools/train_reader.py."""
+
+    about: str = ""
+    features_version: int
+    trained_on: dict = {}
+    training: dict = {}
+    facts: dict[str, ReaderFact]

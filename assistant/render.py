@@ -183,6 +183,9 @@ class Renderer:
             (c for c in advice["causes"] if c["open_points"] > 0),
             key=lambda c: -c["open_points"])[:n_principal]
 
+        # facts the learned reader added: said to be read, wherever they are shown
+        read = {n["fact"] for n in advice.get("notices", []) if n.get("code") == "fact_read"}
+
         def cause_view(c: dict) -> dict:
             return {
                 **c,
@@ -190,7 +193,7 @@ class Renderer:
                 "explanation": kb.causes[c["id"]]["explanation"][lang],
                 "contributions": [
                     {**x, "fact_title": self.fact_title(x["fact"], lang),
-                     "value_label": self.value_label(x["fact"], x["value"], lang)}
+                     "value_label": self.value_label(x["fact"], x["value"], lang), "read": x["fact"] in read}
                     for x in c["contributions"]],
             }
 
@@ -232,7 +235,7 @@ class Renderer:
         flagged = {w["fact"] for w in advice["warnings"] if w.get("fact")}
         for k, v in advice["facts"].items():
             facts_table.append({"title": self.fact_title(k, lang), "value_label": self.value_label(k, v, lang),
-                                "flagged": k in flagged})
+                                "flagged": k in flagged, "read": k in read})
         now = now or dt.datetime.now()
         return {
             "lang": lang, "L": L, "question": advice["question"], "match": match,

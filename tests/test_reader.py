@@ -137,3 +137,18 @@ def test_the_facts_stage_reads_the_labelled_cases(bot):
     patterns = sum(_extract(bot, c["text"]) == (c["facts"] or {}) for c in cases)
     assert both / len(cases) >= 0.96
     assert both > patterns
+
+
+def test_a_read_fact_is_not_called_something_the_user_said(tiny_bot):
+    advice = tiny_bot.advise("借呗被关了, i zorblax all the time, quimby")
+    assert {"alipay_activity", "income_change"} <= set(advice["facts"])
+    titles = [tiny_bot.kb.facts[k]["title"]["zh"] for k in ("alipay_activity", "income_change")]
+    text = tiny_bot.renderer.render("text", advice, all_causes=True)
+    lines = [x for x in text.splitlines() if any(t + " =" in x for t in titles)]
+    assert lines and all("从你的话推断" in x and "因为你说" not in x for x in lines)
+    closed = next(x for x in text.splitlines() if tiny_bot.kb.facts["product_status"]["title"]["zh"] + " =" in x)
+    assert "因为你说" in closed
+    export = tiny_bot.renderer.render("export", advice)
+    rows = [x for x in export.splitlines() if any(x.startswith(f"| {t} |") for t in titles)]
+    assert len(rows) == 2 and all("(推断)" in x for x in rows)
+    assert all(t + " = " not in x or "(推断)" in x for x in export.splitlines() for t in titles)

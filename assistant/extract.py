@@ -27,6 +27,7 @@ _OBJECT_LEAD = re.compile(r"\s*(?:(?:my|the|our|了)\s*)?(?:我的|我)?\s*")
 # been late"), helper words not counted.
 _ENGLISH_NEGATION_WORDS = 1
 _SENTENCE_END = re.compile(r"[.;!?。；！？\n]")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 # How far after a correction ("不对", "wait no") a bare number restates the fact just before it.
 _CORRECTION_REACH = 24
 
@@ -120,6 +121,7 @@ def compile_extractors(kb) -> dict:
         "not_negations": _compiled(_alternation(lex.get("negation_exceptions", []))),
         "self": _union(lex.get("self_words", [])),
         "breakers": _compiled(_alternation(lex.get("negation_breakers", []))),
+        "subjects": _compiled(_alternation(lex.get("negation_subjects", []))),
         "others": _union(lex.get("others", [])),
         "joint": _union(lex.get("joint", [])),
         "contrast": [re.compile(p) for p in lex.get("contrast", [])],     # each has its own group `n`
@@ -136,6 +138,9 @@ def compile_extractors(kb) -> dict:
         "then": _union(hypo.get("then", [])),
         "now": _union(hypo.get("now", [])),
         "questions": _union(lex.get("question_markers", [])),
+        "approximate_before": _compiled(rf"(?:{'|'.join(lex.get('approximate', {}).get('before', []))})$")
+        if lex.get("approximate", {}).get("before") else None,
+        "approximate_after": _union(lex.get("approximate", {}).get("after", [])),
     }
 
 
@@ -259,6 +264,7 @@ class Extractor:
         self.post_negator_rx = spec.get("post_negators")
         self.negator_rx = spec.get("negators")
         self.breaker_rx = spec.get("breakers")
+        self.subject_rx = spec.get("subjects")
         self.others_rx = spec.get("others")
         self.hypothetical_rx = spec.get("hypothetical")
         self.hypothetical_before_rx = spec.get("hypothetical_before")
@@ -274,6 +280,8 @@ class Extractor:
         self.self_rx = spec.get("self")
         self.joint_rx = spec.get("joint")
         self.contrast_rxs = spec.get("contrast", [])
+        self.approximate_before_rx = spec.get("approximate_before")
+        self.approximate_after_rx = spec.get("approximate_after")
         self.facts = spec["facts"]
 
     # ------------------------------------------------------------------ reading text
@@ -297,7 +305,7 @@ class Extractor:
             for rx in f["numbers"]:
                 for m in rx.finditer(text, chars):
                     n = parse_number(m.group("n") or "")   # `n` may sit in a branch that did not match
-                    if n is not None:
+                    if n is not None and not self._approximate(text, m.start("n"), m.end("n")):
                         n = -n if m.groupdict().get("neg") else n
                         found.append(Mention(m.start(), m.end(), key, int(n) if n == int(n) else n,
                                              f["shadows"]))
@@ -330,6 +338,13 @@ class Extractor:
             kept.extend(self._restated_numbers(text, kept, corrections))
             kept = _taken_back(kept, corrections)
         return self._settle(text, kept + self._claimed_statuses(text, kept))
+
+    def _approximate(self, text: str, start: int, end: int) -> bool:
+        """"700以上", "大概七百", "over 700": a number said to be roughly so states no number."""
+        if self.approximate_after_rx is not None and self.approximate_after_rx.match(text, end):
+            return True
+        return (self.approximate_before_rx is not None
+                and self.approximate_before_rx.search(text, max(0, start - 16), start) is not None)
 
     def _claimed_statuses(self, text: str, kept: list[Mention]) -> list[Mention]:
         """"信用卡逾期过,已经还清了": the overdue belongs to credit_report_negative, but with its
@@ -457,9 +472,13 @@ class Extractor:
         if self.transparent_rx is not None:
             before = self.transparent_rx.sub("", before)
 
+        own_subject = not english and self.subject_rx is not None and self.subject_rx.match(text, start)
+
         def near(m: re.Match) -> bool:
             if english:
                 return len(before[m.end():].split()) <= _ENGLISH_NEGATION_WORDS
+            if own_subject and _HAN_RUN.search(before, m.end()):
+                return False    # "没网贷支付宝天天用": 没 is about 网贷
             return len(before) - m.end() <= self.gap
         return any(near(m) and not _a_not_a(before, m)
                    and not (self.not_negation_rx and self.not_negation_rx.match(text, offset + m.start()))

@@ -352,6 +352,7 @@ def _cross_references(models: dict[str, Any]) -> list[str]:
     if lexicon is not None:
         lists = {field: getattr(lexicon, field) for field in ("others", "self_words", "question_markers", "corrections", "joint", "contrast", "post_negators")}
         lists.update({f"hypothetical.{kind}": patterns for kind, patterns in lexicon.hypothetical.items()})
+        lists.update({f"approximate.{side}": patterns for side, patterns in lexicon.approximate.items()})
         for path, patterns in lists.items():
             for i, p in enumerate(patterns):
                 try:

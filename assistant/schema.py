@@ -368,6 +368,9 @@ class Lexicon(Model):
     negation_gap: int = Field(4, ge=0, le=20)
     # English helper words that do not count towards the gap ("never been late", "not once had").
     negation_transparent: list[NonEmpty] = []
+    # Words a phrase can start with that name its own subject (支付宝, 借呗): a negator before such a
+    # phrase with other words between negates those words, not the phrase ("没网贷支付宝天天用").
+    negation_subjects: list[NonEmpty] = []
     # Words that end a negation's reach (但是, but …).
     negation_breakers: list[NonEmpty] = []
     # People other than the user (regular expressions); a `user_only` fact is not read from a
@@ -396,6 +399,10 @@ class Lexicon(Model):
     # mentions of one fact on either side of one, the later stands; a bare number right after one
     # restates the number fact just before it ("芝麻分720,哦不对,是702").
     corrections: list[NonEmpty] = []
+    # Regular expressions that make a number approximate ("700以上", "大概700", "over 700"), so no
+    # number fact is read from it: `before` must end right before the number, `after` start
+    # right after it.
+    approximate: dict[Literal["before", "after"], list[NonEmpty]] = {}
     # Regular expressions that make a message a question. A message that only states facts,
     # after a closure question, adds them to that analysis instead of starting a new topic.
     question_markers: list[NonEmpty] = []

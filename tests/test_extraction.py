@@ -56,6 +56,12 @@ def test_one_fact_phrases(bot):
     ("从不提前还款", {"early_repayment": False}),
     ("没换过手机号", {"info_changed": False}),
     ("芝麻分六百五", {"sesame_score": 650}),
+    ("芝麻分也700以上,借呗被关了", {"product_status": "closed"}),         # approximate: no number
+    ("my score is like 700", {}),
+    ("sesame 700+", {}),
+    ("额度8000 芝麻分732", {"sesame_score": 732, "product_status": "active"}),   # 8000 is the limit
+    ("没逾期没网贷支付宝天天用", {"overdue_history": "never", "other_debt": "none",
+                              "alipay_activity": "high"}),           # 没 is about 网贷, not Alipay
     ("芝麻分七百", {"sesame_score": 700}),
     ("额度从5万降到5000", {"product_status": "reduced"}),
     ("额度从5万降到0", {"product_status": "closed"}),

@@ -138,8 +138,8 @@ def compile_extractors(kb) -> dict:
         "then": _union(hypo.get("then", [])),
         "now": _union(hypo.get("now", [])),
         "questions": _union(lex.get("question_markers", [])),
-        "approximate_before": _compiled(rf"(?:{'|'.join(lex.get('approximate', {}).get('before', []))})$")
-        if lex.get("approximate", {}).get("before") else None,
+        # `before` words must end right where the number starts
+        "approximate_before": _union([f"(?:{p})$" for p in lex.get("approximate", {}).get("before", [])]),
         "approximate_after": _union(lex.get("approximate", {}).get("after", [])),
     }
 

@@ -190,15 +190,23 @@ def validate(root: Path) -> tuple[dict[str, Any], list[str]]:
     return models, problems
 
 
-def _read_json(path: Path) -> tuple[Any, str | None]:
-    import json
-
+def _read_text(path: Path) -> tuple[str | None, str | None]:
     try:
-        return json.loads(path.read_text(encoding="utf-8")), None
+        return path.read_text(encoding="utf-8"), None
     except UnicodeDecodeError:
         return None, "(file): is not UTF-8 text"
     except OSError as exc:
         return None, f"(file): cannot be read ({exc.strerror})"
+
+
+def _read_json(path: Path) -> tuple[Any, str | None]:
+    import json
+
+    text, err = _read_text(path)
+    if err:
+        return None, err
+    try:
+        return json.loads(text), None
     except json.JSONDecodeError as exc:
         return None, f"line {exc.lineno}, column {exc.colno}: JSON syntax error: {exc.msg}"
 
@@ -207,12 +215,9 @@ def _read_yaml(path: Path) -> tuple[Any, str | None]:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return None, "(file): is not UTF-8 text"
-    except OSError as exc:
-        return None, f"(file): cannot be read ({exc.strerror})"
+    text, err = _read_text(path)
+    if err:
+        return None, err
     try:
         return yaml.load(text, Loader=loader), None
     except yaml.YAMLError as exc:

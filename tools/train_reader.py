@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant import knowledge  # noqa: E402
+from assistant.knowledge import _same_value  # noqa: E402
 from assistant.normalise import normalise  # noqa: E402
 from assistant.reader import FEATURES_VERSION, features  # noqa: E402
 
@@ -105,7 +106,7 @@ def main(argv=None) -> int:
             if partial and key not in facts:
                 continue
             value = facts.get(key)
-            if value not in values or (value is not None and isinstance(value, bool) != isinstance(fact["values"][0]["id"], bool)):
+            if value is not None and not _same_value(value, values[1:]):   # a label the fact does not have
                 continue
             rows.append((feats, values.index(value)))
         jobs.append((key, values, rows, args.epochs, args.rate, args.prune))
